@@ -1,0 +1,113 @@
+"""The ``grade`` command. Each command parses its options and calls one keyword-only function."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from grader import __version__
+from grader.errors import GraderError
+
+app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
+                  help="Grade exercises of a PyTorch course against hidden checks, with student code sandboxed.")
+console = Console()
+
+SubmissionOpt = Annotated[Optional[Path], typer.Option("--submission", "-s", help="A folder or .zip laid out as <id>/<id>.py (default: the course's exercises/).")]
+ExerciseOpt = Annotated[Optional[list[str]], typer.Option("--exercise", "-e", help="Grade only this exercise (repeatable).")]
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or auto (default: [tool.grade] device, else cpu).")]
+TimingOpt = Annotated[Optional[bool], typer.Option("--timing/--no-timing", help="Run the timing checks (default: on).")]
+CourseOpt = Annotated[Optional[Path], typer.Option("--course", help="The course folder (default: found from the current folder).")]
+
+
+def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises, device, timing, limits=None):
+    from grader import config
+    from grader.discover import find_course, load_course
+
+    course = load_course(find_course(course_dir or Path.cwd()))
+    settings = config.resolve(course=course.root, course_settings=course.settings, submission=submission,
+                              exercises=exercises, device=device, timing=timing, limit_overrides=limits)
+    course.select(list(settings.exercises))  # unknown ids fail here, with the list of known ones
+    return course, settings
+
+
+def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose) -> int:
+    from grader.report import write_console, write_json
+    from grader.runner import Grader
+
+    course, settings = _settings(course_dir, submission, exercises, device, timing, limits)
+    if not settings.submission.exists():
+        raise GraderError(f"submission {settings.submission} does not exist")
+    with Grader(course, settings) as grader:
+        report = grader.grade(settings.submission, name=str(submission) if submission else "exercises")
+    write_console(report, console, verbose=verbose)
+    if json_path:
+        write_json(report, json_path)
+    broken = [e.id for e in report.exercises if e.error and e.error.startswith("the course's checks are broken")]
+    if broken:
+        raise GraderError(f"the checks of {', '.join(broken)} are broken; see the report")
+    return 0
+
+
+@app.callback(invoke_without_command=True)
+def main(
+    ctx: typer.Context,
+    submission: SubmissionOpt = None,
+    exercise: ExerciseOpt = None,
+    device: DeviceOpt = None,
+    timing: TimingOpt = None,
+    json_path: Annotated[Optional[Path], typer.Option("--json", help="Write the grade-report/1 JSON here.")] = None,
+    course: CourseOpt = None,
+    call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into the submission may take.")] = None,
+    memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show more detail for failed checks.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the grader's version.")] = False,
+) -> None:
+    """Grade the course's working copy, or --submission PATH, and print a scored report."""
+    if version:
+        console.print(__version__)
+        raise typer.Exit(0)
+    if ctx.invoked_subcommand is not None:
+        return
+    limits = {"call_seconds": call_timeout, "memory_bytes": memory}
+    _exit(lambda: run_grade(course_dir=course, submission=submission, exercises=exercise, device=device,
+                            timing=timing, json_path=json_path, limits=limits, verbose=verbose))
+
+
+@app.command("list")
+def list_exercises(course: CourseOpt = None) -> None:
+    """Show the course's exercises, by track and in order."""
+
+    def body() -> int:
+        from grader.discover import find_course, load_course
+
+        c = load_course(find_course(course or Path.cwd()))
+        table = Table(title=f"{c.title} — {len(c.exercises)} exercises")
+        for col in ("#", "id", "title", "track", "functions", "checks"):
+            table.add_column(col)
+        for i, e in enumerate(c.exercises, 1):
+            budgets = len(e.timing) + len(e.memory)
+            table.add_row(str(i), e.id, e.title, e.track, ", ".join(e.functions),
+                          f"{len(e.public_checks)} public, {len(e.hidden_checks)} hidden"
+                          + (f", {budgets} budget{'s' if budgets != 1 else ''}" if budgets else ""))
+        console.print(table)
+        return 0
+
+    _exit(body)
+
+
+def _exit(body) -> None:
+    """Run a command body; GraderError becomes a message and a non-zero exit, nothing else does."""
+    try:
+        code = body()
+    except GraderError as exc:
+        Console(stderr=True).print(f"[red]grade: {exc}[/red]")
+        raise typer.Exit(exc.exit_code) from None
+    raise typer.Exit(code or 0)
+
+
+def run() -> None:
+    app()

@@ -1,0 +1,221 @@
+"""Safe codec for values crossing the sandbox boundary: no pickle, only plain data.
+
+A message is one frame: an 8-byte header (JSON length, blob length), a JSON document and the
+concatenated raw bytes of every tensor it mentions. Decoding never runs code: it builds only
+``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``, ``tuple``, ``dict`` and plain
+``torch.Tensor`` objects, and checks every size before it trusts it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import socket
+import struct
+
+import torch
+
+HEADER = struct.Struct("<II")
+MAX_JSON = 64 * 1024 * 1024
+MAX_BLOB = 4 * 1024 * 1024 * 1024 - 1
+MAX_DEPTH = 64
+
+DTYPES = {
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "float16": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "int64": torch.int64,
+    "int32": torch.int32,
+    "int16": torch.int16,
+    "int8": torch.int8,
+    "uint8": torch.uint8,
+    "bool": torch.bool,
+    "complex64": torch.complex64,
+    "complex128": torch.complex128,
+}
+DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+
+
+class CodecError(Exception):
+    """A value that the codec refuses to carry, or a frame that is not well formed."""
+
+
+def _type_name(value: object) -> str:
+    cls = type(value)
+    return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
+
+
+def encode(value: object) -> bytes:
+    """Encode a value into one frame; raise CodecError naming the first unsupported type."""
+    blobs: list[bytes] = []
+    offset = 0
+
+    def walk(v: object, depth: int) -> object:
+        nonlocal offset
+        if depth > MAX_DEPTH:
+            raise CodecError("value nested too deeply")
+        t = type(v)
+        if v is None or t is bool or t is str:
+            return v
+        if t is int:
+            return {"i": str(v)} if abs(v) >= 2**53 else v
+        if t is float:
+            return v if math.isfinite(v) else {"f": repr(v)}
+        if t is bytes:
+            return {"b": base64.b64encode(v).decode("ascii")}
+        if t is list:
+            return {"l": [walk(x, depth + 1) for x in v]}
+        if t is tuple:
+            return {"t": [walk(x, depth + 1) for x in v]}
+        if t is dict:
+            return {"d": [[walk(k, depth + 1), walk(x, depth + 1)] for k, x in v.items()]}
+        if t is torch.Tensor:
+            if v.dtype not in DTYPE_NAMES:
+                raise CodecError(f"tensor dtype {v.dtype} is not supported")
+            if v.layout != torch.strided:
+                raise CodecError(f"tensor layout {v.layout} is not supported")
+            if v.is_conj() or v.is_neg():
+                v = v.resolve_conj().resolve_neg()
+            device = str(v.device)
+            data = v.detach().to("cpu").contiguous().reshape(-1)
+            raw = data.view(torch.uint8).numpy().tobytes() if data.numel() else b""
+            blobs.append(raw)
+            start = offset
+            offset += len(raw)
+            return {"x": [DTYPE_NAMES[v.dtype], list(v.shape), device, start, len(raw), bool(v.requires_grad)]}
+        raise CodecError(f"values of type {_type_name(v)} cannot be returned (plain tensors, numbers, "
+                         "strings, bytes, and lists/tuples/dicts of those only)")
+
+    doc = json.dumps(walk(value, 0), separators=(",", ":")).encode()
+    blob = b"".join(blobs)
+    if len(doc) > MAX_JSON or len(blob) > MAX_BLOB:
+        raise CodecError("value too large to send")
+    return HEADER.pack(len(doc), len(blob)) + doc + blob
+
+
+def decode(frame: bytes | memoryview, device_map: dict[str, str] | None = None) -> object:
+    """Decode one frame built by :func:`encode`, validating every size and tag."""
+    frame = memoryview(frame)
+    if len(frame) < HEADER.size:
+        raise CodecError("truncated frame")
+    n_doc, n_blob = HEADER.unpack_from(frame)
+    if HEADER.size + n_doc + n_blob != len(frame) or n_doc > MAX_JSON:
+        raise CodecError("frame sizes do not add up")
+    try:
+        doc = json.loads(bytes(frame[HEADER.size:HEADER.size + n_doc]))
+    except (ValueError, RecursionError) as exc:
+        raise CodecError(f"malformed frame: {exc}") from None
+    blob = frame[HEADER.size + n_doc:]
+
+    def walk(v: object, depth: int) -> object:
+        if depth > MAX_DEPTH:
+            raise CodecError("value nested too deeply")
+        if v is None or isinstance(v, (bool, str)):
+            return v
+        if isinstance(v, int):
+            return v
+        if isinstance(v, float):
+            return v
+        if isinstance(v, dict) and len(v) == 1:
+            (tag, body), = v.items()
+            if tag == "i" and isinstance(body, str):
+                return int(body)
+            if tag == "f" and body in ("nan", "inf", "-inf"):
+                return float(body)
+            if tag == "b" and isinstance(body, str):
+                return base64.b64decode(body, validate=True)
+            if tag == "l" and isinstance(body, list):
+                return [walk(x, depth + 1) for x in body]
+            if tag == "t" and isinstance(body, list):
+                return tuple(walk(x, depth + 1) for x in body)
+            if tag == "d" and isinstance(body, list):
+                out = {}
+                for pair in body:
+                    if not (isinstance(pair, list) and len(pair) == 2):
+                        raise CodecError("malformed dict entry")
+                    key = walk(pair[0], depth + 1)
+                    try:
+                        out[key] = walk(pair[1], depth + 1)
+                    except TypeError:
+                        raise CodecError("unhashable dict key") from None
+                return out
+            if tag == "x" and isinstance(body, list) and len(body) == 6:
+                return _tensor(body, blob, device_map)
+        raise CodecError("unknown value in frame")
+
+    try:
+        return walk(doc, 0)
+    except RecursionError:
+        raise CodecError("value nested too deeply") from None
+
+
+def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> torch.Tensor:
+    dtype_name, shape, device, start, length, requires_grad = body
+    if dtype_name not in DTYPES or not isinstance(shape, list) or not all(
+            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+        raise CodecError("malformed tensor header")
+    if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(blob)):
+        raise CodecError("tensor bytes out of range")
+    dtype = DTYPES[dtype_name]
+    numel = math.prod(shape)
+    itemsize = 1 if dtype == torch.bool else torch.empty((), dtype=dtype).element_size()
+    if numel * itemsize != length:
+        raise CodecError("tensor size does not match its bytes")
+    raw = bytearray(blob[start:start + length])
+    if dtype == torch.bool:
+        flat = torch.frombuffer(raw, dtype=torch.uint8) != 0 if length else torch.empty(0, dtype=torch.bool)
+    else:
+        flat = torch.frombuffer(raw, dtype=dtype) if length else torch.empty(0, dtype=dtype)
+    tensor = flat.reshape(shape)
+    if not isinstance(device, str):
+        raise CodecError("malformed tensor device")
+    if device_map is not None:
+        device = device_map.get(device, device)
+    if device != "cpu":
+        try:
+            tensor = tensor.to(device)
+        except (RuntimeError, AssertionError) as exc:
+            raise CodecError(f"tensor on unavailable device {device!r}: {exc}") from None
+    if requires_grad is True and tensor.is_floating_point():
+        tensor.requires_grad_(True)
+    return tensor
+
+
+# Framing on a stream socket ------------------------------------------------------------------
+
+def send(sock: socket.socket, frame: bytes) -> None:
+    if len(frame) < 65536:
+        sock.sendall(struct.pack("<Q", len(frame)) + frame)
+    else:
+        sock.sendall(struct.pack("<Q", len(frame)))
+        sock.sendall(frame)
+
+
+def recv(sock: socket.socket, limit: int = MAX_JSON + MAX_BLOB + HEADER.size) -> bytes | None:
+    """Receive one frame; None at a clean end of stream."""
+    head = _recv_exact(sock, 8)
+    if head is None:
+        return None
+    (n,) = struct.unpack("<Q", head)
+    if n > limit:
+        raise CodecError(f"frame of {n} bytes exceeds the limit")
+    body = _recv_exact(sock, n)
+    if body is None:
+        raise CodecError("stream ended inside a frame")
+    return body
+
+
+def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
+    buf = bytearray(n)
+    view = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.recv_into(view[got:])
+        if k == 0:
+            if got == 0:
+                return None
+            raise CodecError("stream ended inside a frame")
+        got += k
+    return bytes(buf)

@@ -1,0 +1,100 @@
+"""Report writers: the rich console report and the ``grade-report/1`` JSON file. They never score."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from grader.results import Report
+
+STATUS_STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "yellow", "skipped": "dim"}
+STATUS_MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "–"}
+
+
+def _points(score: float, max_score: float) -> str:
+    return f"{score:g}/{max_score:g}"
+
+
+def timing_text(timing: dict | None) -> str:
+    if not timing:
+        return ""
+    ratio, budget = timing.get("ratio"), timing.get("budget")
+    if ratio is None or budget is None:
+        return ""
+    return f"{ratio:.2f}× (budget {budget:g}×, {timing.get('rounds', 0)} rounds)"
+
+
+def memory_text(memory: dict | None) -> str:
+    if not memory or memory.get("peak_bytes") is None:
+        return ""
+    return f"{memory['peak_bytes'] / 2**20:.1f} MiB (budget {memory.get('budget_bytes', 0) / 2**20:.1f} MiB)"
+
+
+def write_console(report: Report, console: Console, verbose: bool = False) -> None:
+    """Per exercise, each check with points and status; reasons for failed public checks; a total."""
+    console.print(Text.assemble(("Grading ", "bold"), (report.submission, "bold cyan"),
+                                f"  on {report.device}  (grader {report.grader_version})"))
+    for ex in report.exercises:
+        table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+        table.add_column(width=2, no_wrap=True)
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=44)
+        table.add_column(justify="right", no_wrap=True)
+        table.add_column(overflow="fold")
+        messages = {c.message for c in ex.checks if c.status != "passed"}
+        shared = next(iter(messages)) if len(messages) == 1 and all(c.status != "passed" for c in ex.checks) \
+            and len(ex.checks) > 1 else None
+        for c in ex.checks:
+            style = STATUS_STYLE.get(c.status, "")
+            name = Text(("(hidden) " if c.hidden else "") + c.name, style="" if c.status == "passed" else style)
+            detail = ""
+            if c.kind == "timing":
+                detail = timing_text(c.timing)
+            elif c.kind == "memory":
+                detail = memory_text(c.memory)
+            if c.status != "passed" and c.message and c.message != shared:
+                detail = f"{detail}  {c.message}".strip()
+            table.add_row(Text(STATUS_MARK.get(c.status, "?"), style=style), name,
+                          _points(c.score, c.max_score), Text(detail, style="dim" if c.status == "passed" else ""))
+        full = ex.max_score > 0 and ex.score == ex.max_score
+        head_style = "green" if full else ("yellow" if ex.score > 0 else "red")
+        console.print()
+        console.print(Text.assemble((f"{ex.title}", "bold"), f" [{ex.id}]  ",
+                                    (_points(ex.score, ex.max_score), head_style)))
+        if ex.error:
+            console.print(Text(f"  {ex.error}", style="red"))
+        elif shared:
+            console.print(Text(f"  every check: {shared}", style="red"))
+        if ex.checks:
+            console.print(table)
+    console.print()
+    pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
+    console.print(Text.assemble(("Total ", "bold"), (_points(report.score, report.max_score), "bold"),
+                                f"  ({pct:.1f}%)  in {report.duration_s:.1f} s"))
+    if report.isolation:
+        console.print(Text("isolation: " + ", ".join(report.isolation), style="dim"))
+
+
+def atomic_write(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_json(report: Report, path: Path) -> None:
+    atomic_write(path, json.dumps(report.to_dict(), indent=2) + "\n")

@@ -1,0 +1,79 @@
+"""Results as plain frozen dataclasses; report writers render them, nothing here renders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+SCHEMA = "grade-report/1"
+STATUSES = ("passed", "failed", "error", "timeout", "skipped")
+KINDS = ("correctness", "timing", "memory")
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    kind: str
+    hidden: bool
+    status: str
+    score: float
+    max_score: float
+    message: str = ""
+    duration_s: float = 0.0
+    timing: dict | None = None
+    memory: dict | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class ExerciseResult:
+    id: str
+    title: str
+    score: float
+    max_score: float
+    error: str | None
+    checks: tuple[CheckResult, ...] = ()
+
+
+@dataclass(frozen=True)
+class Report:
+    submission: str
+    device: str
+    grader_version: str
+    score: float
+    max_score: float
+    started_at: str
+    duration_s: float
+    exercises: tuple[ExerciseResult, ...] = ()
+    isolation: tuple[str, ...] = field(default=())
+
+    def exercise(self, exercise_id: str) -> ExerciseResult:
+        return next(e for e in self.exercises if e.id == exercise_id)
+
+    def to_dict(self) -> dict:
+        d = {"schema": SCHEMA, **asdict(self)}
+        d["isolation"] = list(self.isolation)
+        for e in d["exercises"]:
+            e["checks"] = list(e["checks"])
+            for c in e["checks"]:
+                if c.get("memory") is None:
+                    c.pop("memory", None)
+        d["exercises"] = list(d["exercises"])
+        return d
+
+
+def report_from_dict(d: dict) -> Report:
+    """Rebuild a Report from its JSON form (for gradebooks and summaries built from saved reports)."""
+    if d.get("schema") != SCHEMA:
+        raise ValueError(f"not a {SCHEMA} document")
+    exercises = tuple(
+        ExerciseResult(id=e["id"], title=e["title"], score=e["score"], max_score=e["max_score"],
+                       error=e.get("error"),
+                       checks=tuple(CheckResult(**{k: c.get(k) for k in CheckResult.__dataclass_fields__
+                                                   if k in c}) for c in e["checks"]))
+        for e in d["exercises"])
+    return Report(submission=d["submission"], device=d["device"], grader_version=d["grader_version"],
+                  score=d["score"], max_score=d["max_score"], started_at=d["started_at"],
+                  duration_s=d["duration_s"], exercises=exercises, isolation=tuple(d.get("isolation", ())))
