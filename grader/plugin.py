@@ -74,6 +74,10 @@ class Proxy:
                                        "inputs must be left unchanged; work on new tensors")
         return reply["value"]
 
+    def of(self, exercise_id: str) -> "Proxy":
+        """A proxy for another exercise of the same submission (to judge a dependency on its own)."""
+        return Proxy(self._plugin, self._plugin.course.get(exercise_id))
+
     def request(self, message: dict, timeout: float | None = None) -> dict:
         """Send a raw request (timing, memory) to this exercise's worker."""
         worker = self._plugin.worker(self._exercise)
