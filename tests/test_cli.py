@@ -1,0 +1,117 @@
+"""The `grade` command end to end through typer's CliRunner, and the console report rendered to text."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+
+from rich.console import Console
+from typer.testing import CliRunner
+
+from conftest import ROOT
+from grader.cli import app
+from grader.report import write_console
+from grader.results import CheckResult, ExerciseResult, Report, report_from_dict
+
+runner = CliRunner()
+REPORT_KEYS = {"schema", "submission", "device", "grader_version", "score", "max_score", "started_at",
+               "duration_s", "exercises"}
+EXERCISE_KEYS = {"id", "title", "score", "max_score", "error", "checks"}
+CHECK_KEYS = {"name", "kind", "hidden", "status", "score", "max_score", "message", "duration_s", "timing"}
+
+
+def test_list_shows_tracks_in_order(course):
+    result = runner.invoke(app, ["--course", str(ROOT), "list"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    positions = [result.output.index(f" {e.id} ") for e in course.exercises]
+    assert positions == sorted(positions)
+    assert "foundations" in result.output
+
+
+def test_solutions_full_marks_and_json_schema(tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["--course", str(ROOT), "-s", str(ROOT / "solutions"), "-e", "sigmoid",
+                                 "--no-timing", "--json", str(out)], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert REPORT_KEYS <= data.keys() and data["schema"] == "grade-report/1"
+    assert data["device"] == "cpu" and data["score"] == data["max_score"] > 0
+    for ex in data["exercises"]:
+        assert EXERCISE_KEYS <= ex.keys()
+        for c in ex["checks"]:
+            assert CHECK_KEYS <= c.keys()
+            assert c["status"] in ("passed", "failed", "error", "timeout", "skipped")
+    assert report_from_dict(data).score == data["score"]
+    assert "Total" in result.output and "100.0%" in result.output
+
+
+def test_stub_scores_zero_with_reason(tmp_path):
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["--course", str(ROOT), "-e", "sigmoid", "--no-timing", "--json", str(out)],
+                           env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["score"] == 0
+    assert "not implemented yet" in result.output
+
+
+def test_absent_exercise_scores_zero_with_plain_reason(tmp_path):
+    sub = tmp_path / "sub"
+    (sub / "unrelated").mkdir(parents=True)
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["--course", str(ROOT), "-s", str(sub), "-e", "sigmoid", "--no-timing",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    ex = json.loads(out.read_text())["exercises"][0]
+    assert ex["score"] == 0 and "no sigmoid/sigmoid.py" in ex["error"]
+    assert all(c["status"] == "failed" for c in ex["checks"])
+
+
+def test_unknown_exercise_is_a_grader_error():
+    result = runner.invoke(app, ["--course", str(ROOT), "-e", "no_such_exercise"])
+    assert result.exit_code == 2
+    assert "unknown exercise 'no_such_exercise'" in result.output
+
+
+def test_bad_device_is_a_grader_error():
+    result = runner.invoke(app, ["--course", str(ROOT), "--device", "tpu"])
+    assert result.exit_code == 2
+    assert "invalid device 'tpu'" in result.output
+
+
+def test_missing_submission_is_a_grader_error(tmp_path):
+    result = runner.invoke(app, ["--course", str(ROOT), "-s", str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_zip_submission_is_graded(tmp_path):
+    archive = shutil.make_archive(str(tmp_path / "work"), "zip", root_dir=ROOT / "solutions", base_dir="sigmoid")
+    out = tmp_path / "r.json"
+    result = runner.invoke(app, ["--course", str(ROOT), "-s", archive, "-e", "sigmoid", "--no-timing",
+                                 "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text())
+    assert data["score"] == data["max_score"] > 0
+
+
+def _report() -> Report:
+    checks = (
+        CheckResult("worked_example", "correctness", False, "passed", 1, 1),
+        CheckResult("values", "correctness", False, "failed", 0, 2, "result has wrong values: 3 of 12 entries"),
+        CheckResult("dtypes", "correctness", True, "failed", 0, 1, "result has the wrong dtype"),
+        CheckResult("speed", "timing", False, "skipped", 0, 1, "scored only when every correctness check passes"),
+    )
+    ex = ExerciseResult("sigmoid", "Sigmoid", 1, 5, None, checks)
+    return Report("work", "cpu", "0.1.0", 1, 5, "2026-01-01T00:00:00+00:00", 1.5, (ex,), ("pid-ns",))
+
+
+def test_console_report_shows_points_reasons_and_total():
+    buf = io.StringIO()
+    write_console(_report(), Console(file=buf, width=120, color_system=None))
+    text = buf.getvalue()
+    assert "Sigmoid [sigmoid]  1/5" in text
+    assert "✓   worked_example" in text and "1/1" in text
+    assert "result has wrong values: 3 of 12 entries" in text
+    assert "(hidden) dtypes" in text and "result has the wrong dtype" in text
+    assert "Total 1/5  (20.0%)" in text
