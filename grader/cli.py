@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from grader import __version__
 from grader.errors import GraderError
@@ -99,12 +100,52 @@ def list_exercises(course: CourseOpt = None) -> None:
     _exit(body)
 
 
+keys_app = typer.Typer(help="Signing keys for certificates.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("init")
+def keys_init(
+    out: Annotated[Path, typer.Option("--out", help="Folder for grader.key (owner-only) and grader.pub.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing key.")] = False,
+) -> None:
+    """Write an Ed25519 key pair for signing certificates."""
+
+    def body() -> int:
+        from grader.certify import init_keys
+
+        key, pub = init_keys(out, force=force)
+        console.print(f"private key: {key} (keep it secret)\npublic key:  {pub} (publish it)")
+        return 0
+
+    _exit(body)
+
+
+@app.command("verify")
+def verify_certificate(
+    cert: Annotated[Path, typer.Argument(help="A certificate JSON written by grade batch --certify.")],
+    public_key: Annotated[Path, typer.Option("--public-key", help="The course's grader.pub.")],
+) -> None:
+    """Check a certificate's signature; exit 0 when genuine, 1 with the reason when not."""
+
+    def body() -> int:
+        from grader.certify import verify_file
+
+        p = verify_file(cert, public_key)
+        console.print(f"[green]genuine[/green]: {p['student']} passed {p['course']['title']} "
+                      f"({p['course']['id']}) with {p['score']:g}/{p['max_score']:g} ({p['percent']:g}%, "
+                      f"pass mark {p['pass_mark']:g}%) on {p['issued_at']}, grader {p['grader_version']}")
+        return 0
+
+    _exit(body)
+
+
 def _exit(body) -> None:
     """Run a command body; GraderError becomes a message and a non-zero exit, nothing else does."""
     try:
         code = body()
     except GraderError as exc:
-        Console(stderr=True).print(f"[red]grade: {exc}[/red]")
+        Console(stderr=True, soft_wrap=True).print(Text(f"grade: {exc}", style="red"))
         raise typer.Exit(exc.exit_code) from None
     raise typer.Exit(code or 0)
 

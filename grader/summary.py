@@ -1,0 +1,139 @@
+"""``summary.html``: a class at a glance, one self-contained file with its plots embedded.
+
+Built only from saved reports (``grade-report/1``): the score distribution, per-exercise and
+per-check pass rates (the checks most students failed first), timing ratios, and a table of students.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import statistics
+from collections import defaultdict
+from pathlib import Path
+
+from grader.report import atomic_write
+from grader.results import Report
+
+e = html.escape
+
+
+def _png(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _percent(r: Report) -> float:
+    return 100.0 * r.score / r.max_score if r.max_score else 0.0
+
+
+def check_pass_rates(reports: dict[str, Report]) -> list[tuple[str, str, bool, int, int]]:
+    """(exercise, check, hidden, passed, total) for every check, most-failed first."""
+    counts: dict[tuple[str, str, bool], list[int]] = defaultdict(lambda: [0, 0])
+    for r in reports.values():
+        for ex in r.exercises:
+            for c in ex.checks:
+                slot = counts[(ex.id, c.name, c.hidden)]
+                slot[0] += c.status == "passed"
+                slot[1] += 1
+    rows = [(ex, name, hidden, p, t) for (ex, name, hidden), (p, t) in counts.items()]
+    return sorted(rows, key=lambda row: (row[3] / row[4] if row[4] else 1.0, row[0], row[1]))
+
+
+def _figures(reports: dict[str, Report]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs: dict[str, str] = {}
+    percents = [_percent(r) for r in reports.values()]
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist(percents, bins=[i * 10 for i in range(11)], color="#2b6cb0", edgecolor="white")
+    ax.set_xlabel("score (%)")
+    ax.set_ylabel("students")
+    ax.set_title("Score distribution")
+    figs["distribution"] = _png(fig)
+
+    ex_ids: list[str] = []
+    for r in reports.values():
+        ex_ids += [x.id for x in r.exercises if x.id not in ex_ids]
+    rates = []
+    for ex_id in ex_ids:
+        results = [x for r in reports.values() for x in r.exercises if x.id == ex_id]
+        rates.append(100.0 * sum(x.max_score > 0 and x.score == x.max_score for x in results) / max(len(results), 1))
+    fig, ax = plt.subplots(figsize=(7, max(2.0, 0.3 * len(ex_ids) + 1)))
+    ax.barh(ex_ids[::-1], rates[::-1], color="#38a169")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("students with full marks (%)")
+    ax.set_title("Per-exercise pass rate")
+    figs["exercises"] = _png(fig)
+
+    ratios: dict[str, list[float]] = defaultdict(list)
+    for r in reports.values():
+        for ex in r.exercises:
+            for c in ex.checks:
+                if c.kind == "timing" and c.timing and c.timing.get("ratio") is not None:
+                    ratios[f"{ex.id}: {c.name}"].append(float(c.timing["ratio"]))
+    if ratios:
+        fig, ax = plt.subplots(figsize=(7, max(2.0, 0.35 * len(ratios) + 1)))
+        labels = sorted(ratios)
+        ax.boxplot([ratios[k] for k in labels], orientation="horizontal", tick_labels=labels)
+        ax.set_xscale("log")
+        ax.set_xlabel("time ratio, student / baseline (log scale)")
+        ax.set_title("Timing ratios")
+        figs["timing"] = _png(fig)
+    return figs
+
+
+def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None = None) -> str:
+    errors = errors or {}
+    figs = _figures(reports) if reports else {}
+    percents = [_percent(r) for r in reports.values()]
+    mean = statistics.fmean(percents) if percents else 0.0
+    median = statistics.median(percents) if percents else 0.0
+    imgs = "".join(f'<figure><img alt="{k}" src="{v}"></figure>' for k, v in figs.items())
+    check_rows = "".join(
+        f"<tr><td><code>{e(ex)}</code></td><td>{e(name)}{' <em>(hidden)</em>' if hidden else ''}</td>"
+        f"<td class=num>{p}/{t}</td><td class=num>{100.0 * p / t if t else 0:.0f}%</td></tr>"
+        for ex, name, hidden, p, t in check_pass_rates(reports))
+    student_rows = "".join(
+        f"<tr><td>{e(s)}</td><td class=num>{r.score:g}/{r.max_score:g}</td><td class=num>{_percent(r):.1f}%</td>"
+        f"<td>{e('; '.join(x.error for x in r.exercises if x.error)[:200])}</td></tr>"
+        for s, r in sorted(reports.items()))
+    student_rows += "".join(f"<tr><td>{e(s)}</td><td class=num>–</td><td class=num>–</td><td>{e(msg)}</td></tr>"
+                            for s, msg in sorted(errors.items()))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)} — class summary</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #1a202c; }}
+table {{ border-collapse: collapse; width: 100%; margin-bottom: 2rem; font-size: .9rem; }}
+td, th {{ border-bottom: 1px solid #e2e8f0; padding: .3rem .5rem; text-align: left; }}
+.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
+.stats span {{ display: inline-block; margin-right: 2rem; font-size: 1.1rem; }}
+</style></head><body>
+<h1>{e(title)}</h1>
+<p class=stats><span>students: <strong id=n>{len(reports) + len(errors)}</strong></span>
+<span>mean: <strong>{mean:.1f}%</strong></span><span>median: <strong>{median:.1f}%</strong></span></p>
+{imgs}
+<h2>Checks, most failed first</h2>
+<table id=checks><tr><th>exercise</th><th>check</th><th class=num>passed</th><th class=num>rate</th></tr>{check_rows}</table>
+<h2>Students</h2>
+<table id=students><tr><th>student</th><th class=num>score</th><th class=num>%</th><th>errors</th></tr>{student_rows}</table>
+<script>
+window.addEventListener("load", () => {{
+  document.body.dataset.rendered = String(Array.from(document.images).every(i => i.complete && i.naturalWidth > 0));
+}});
+</script>
+</body></html>
+"""
+
+
+def write_summary(reports: dict[str, Report], path: Path, title: str, errors: dict[str, str] | None = None) -> None:
+    atomic_write(path, render(reports, title, errors))
