@@ -29,3 +29,35 @@ def sgd_step(param: torch.Tensor, grad: torch.Tensor, buf: torch.Tensor | None, 
         buf = grad.clone() if buf is None else momentum * buf + grad
         grad = grad + momentum * buf if nesterov else buf
     return param - lr * grad, buf
+
+
+def layer_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """torch.nn.functional.layer_norm over the last dimension, with the exercise's signature."""
+    return torch.nn.functional.layer_norm(x, x.shape[-1:], weight, bias, eps)
+
+
+def rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """x / sqrt(mean(x²) + eps) · weight over the last dimension."""
+    return x * torch.rsqrt(x.pow(2).mean(dim=-1, keepdim=True) + eps) * weight
+
+
+def rope(x: torch.Tensor, positions: torch.Tensor, theta: float = 10000.0) -> torch.Tensor:
+    """Rotary embedding of adjacent pairs (2i, 2i+1) of the last dimension of ``x`` (..., T, d)."""
+    d = x.shape[-1]
+    freq = theta ** (-torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d)  # (d/2,)
+    angle = positions.to(x.dtype)[:, None] * freq  # (T, d/2)
+    cos, sin = angle.cos(), angle.sin()
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack((even * cos - odd * sin, even * sin + odd * cos), dim=-1).flatten(-2)
+
+
+def multihead_attention(x: torch.Tensor, Wq: torch.Tensor, Wk: torch.Tensor, Wv: torch.Tensor,
+                        Wo: torch.Tensor, n_heads: int, causal: bool = True) -> torch.Tensor:
+    """Multi-head self-attention of ``x`` (B, T, d_model), weights in nn.Linear convention, no biases."""
+    B, T, d_model = x.shape
+    dh = d_model // n_heads
+    q, k, v = ((x @ w.T).view(B, T, n_heads, dh).transpose(1, 2) for w in (Wq, Wk, Wv))  # (B, H, T, dh)
+    scores = q @ k.transpose(-2, -1) * dh ** -0.5  # (B, H, T, T)
+    if causal:
+        scores = scores.masked_fill(torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
+    return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, d_model) @ Wo.T
