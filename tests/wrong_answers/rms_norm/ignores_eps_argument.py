@@ -1,0 +1,6 @@
+"""Hard-codes eps = 1e-5 whatever the caller passes."""
+import torch
+
+
+def rms_norm(x, weight, eps=1e-5):
+    return x / torch.sqrt((x * x).mean(dim=-1, keepdim=True) + 1e-5) * weight
