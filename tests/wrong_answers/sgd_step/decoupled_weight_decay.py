@@ -1,0 +1,11 @@
+"""Applies weight decay to the parameter directly (decoupled, AdamW-style), outside the buffer."""
+import torch
+
+
+def sgd_step(param, grad, buf, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+    g = grad
+    new_buf = None
+    if momentum != 0:
+        new_buf = g.clone() if buf is None else momentum * buf + g
+        g = g + momentum * new_buf if nesterov else new_buf
+    return param - lr * g - lr * weight_decay * param, new_buf

@@ -1,0 +1,14 @@
+"""Nesterov look-ahead with the buffer from before this step (g + μ·b_old) instead of the new one."""
+import torch
+
+
+def sgd_step(param, grad, buf, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+    g = grad + weight_decay * param if weight_decay != 0 else grad
+    new_buf = None
+    if momentum != 0:
+        new_buf = g.clone() if buf is None else momentum * buf + g
+        if nesterov:
+            g = g + momentum * (buf if buf is not None else torch.zeros_like(g))
+        else:
+            g = new_buf
+    return param - lr * g, new_buf

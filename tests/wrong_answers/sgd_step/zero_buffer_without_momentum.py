@@ -1,0 +1,11 @@
+"""Returns a zero buffer when momentum is 0 instead of None."""
+import torch
+
+
+def sgd_step(param, grad, buf, lr, momentum=0.0, weight_decay=0.0, nesterov=False):
+    g = grad + weight_decay * param if weight_decay != 0 else grad
+    if momentum == 0:
+        return param - lr * g, torch.zeros_like(param)
+    new_buf = g.clone() if buf is None else momentum * buf + g
+    g = g + momentum * new_buf if nesterov else new_buf
+    return param - lr * g, new_buf
