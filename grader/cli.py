@@ -35,7 +35,9 @@ def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises,
     return course, settings
 
 
-def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose) -> int:
+def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose,
+              fail_under=None, junit=None, gradescope=None, markdown=None) -> int:
+    from grader.ci_outputs import percent, write_ci_outputs
     from grader.report import write_console, write_json
     from grader.runner import Grader
 
@@ -47,9 +49,13 @@ def run_grade(*, course_dir, submission, exercises, device, timing, json_path, l
     write_console(report, console, verbose=verbose)
     if json_path:
         write_json(report, json_path)
+    write_ci_outputs(report, junit=junit, gradescope=gradescope, markdown=markdown, fail_under=fail_under)
     broken = [e.id for e in report.exercises if e.error and e.error.startswith("the course's checks are broken")]
     if broken:
         raise GraderError(f"the checks of {', '.join(broken)} are broken; see the report")
+    if fail_under is not None and percent(report) < fail_under:
+        console.print(Text(f"{percent(report):.1f}% is under --fail-under {fail_under:g}%", style="bold red"))
+        return 1
     return 0
 
 
@@ -65,6 +71,10 @@ def main(
     call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into the submission may take.")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show more detail for failed checks.")] = False,
+    fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Exit 1 when under PCT percent of the points of the checks that ran.")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
+    gradescope: Annotated[Optional[Path], typer.Option("--gradescope", help="Write Gradescope's results.json here.")] = None,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here (e.g. for $GITHUB_STEP_SUMMARY).")] = None,
     version: Annotated[bool, typer.Option("--version", help="Print the grader's version.")] = False,
 ) -> None:
     """Grade the course's working copy, or --submission PATH, and print a scored report."""
@@ -75,7 +85,8 @@ def main(
         return
     limits = {"call_seconds": call_timeout, "memory_bytes": memory}
     _exit(lambda: run_grade(course_dir=course, submission=submission, exercises=exercise, device=device,
-                            timing=timing, json_path=json_path, limits=limits, verbose=verbose))
+                            timing=timing, json_path=json_path, limits=limits, verbose=verbose,
+                            fail_under=fail_under, junit=junit, gradescope=gradescope, markdown=markdown))
 
 
 @app.command("list")
@@ -135,6 +146,103 @@ def verify_certificate(
         console.print(f"[green]genuine[/green]: {p['student']} passed {p['course']['title']} "
                       f"({p['course']['id']}) with {p['score']:g}/{p['max_score']:g} ({p['percent']:g}%, "
                       f"pass mark {p['pass_mark']:g}%) on {p['issued_at']}, grader {p['grader_version']}")
+        return 0
+
+    _exit(body)
+
+
+# Course lifecycle: release, selfcheck, submit, new ---------------------------------------------
+
+@app.command("release")
+def release(
+    out: Annotated[Path, typer.Option("--out", help="An absent or empty folder for the student copy.")],
+    exercise: ExerciseOpt = None,
+    course: CourseOpt = None,
+) -> None:
+    """Write the student copy of the course: no solutions, no hidden checks, no line of any answer."""
+
+    def body() -> int:
+        from grader.discover import find_course
+        from grader.release import build_release
+
+        r = build_release(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
+        console.print(f"released {len(r.exercises)} exercise(s) into {r.out} ({r.files} files; "
+                      f"{r.hidden_checks} hidden checks named in hidden.toml, not included)")
+        return 0
+
+    _exit(body)
+
+
+@app.command("selfcheck")
+def selfcheck(
+    exercise: ExerciseOpt = None,
+    course: CourseOpt = None,
+    device: DeviceOpt = None,
+    timing: TimingOpt = None,
+    max_mutants: Annotated[int, typer.Option("--max-mutants", help="Mutants graded per exercise (0: none).")] = 40,
+    min_mutation_score: Annotated[Optional[float], typer.Option("--min-mutation-score", help="Fail when an exercise's checks kill under PCT percent of its mutants.")] = None,
+    timing_margin: Annotated[float, typer.Option("--timing-margin", help="The reference answer's timing ratio must stay under this fraction of each budget.")] = 0.8,
+    markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
+) -> None:
+    """Prove the course sound: answers earn full marks, stubs zero, metadata complete; score the checks on mutants."""
+
+    def body() -> int:
+        from grader.report import atomic_write
+        from grader.selfcheck import markdown as selfcheck_markdown, run_selfcheck, write_console
+
+        result = run_selfcheck(course_dir=course, exercises=exercise, max_mutants=max_mutants,
+                               min_mutation_score=min_mutation_score, timing=timing, timing_margin=timing_margin,
+                               device=device, progress=lambda text: console.print(Text(text, style="dim")))
+        write_console(result, console)
+        if markdown:
+            atomic_write(markdown, selfcheck_markdown(result))
+        return 0 if result.sound else 1
+
+    _exit(body)
+
+
+@app.command("submit")
+def submit(
+    out: Annotated[Path, typer.Option("--out", help="The .zip to write.")] = Path("submission.zip"),
+    exercise: ExerciseOpt = None,
+    course: CourseOpt = None,
+) -> None:
+    """Pack your exercise files (<id>/<id>.py and other .py under <id>/) and a manifest into a zip to hand in."""
+
+    def body() -> int:
+        from grader.discover import find_course
+        from grader.submit import pack_submission
+
+        packed = pack_submission(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
+        console.print(f"wrote {packed.out}: {len(packed.files)} file(s) for {len(packed.exercises)} exercise(s)")
+        if packed.untouched:
+            console.print(Text(f"not started yet (still raise NotImplementedError): {', '.join(packed.untouched)}",
+                               style="yellow"))
+        return 0
+
+    _exit(body)
+
+
+@app.command("new")
+def new(
+    exercise_id: Annotated[str, typer.Argument(metavar="ID", help="The new exercise's id (lower_case).")],
+    track: Annotated[Optional[str], typer.Option("--track", help="Its track (default: the first).")] = None,
+    title: Annotated[Optional[str], typer.Option("--title", help="Its title.")] = None,
+    function: Annotated[Optional[list[str]], typer.Option("--function", "-f", help="A function students write (repeatable; default: ID).")] = None,
+    course: CourseOpt = None,
+) -> None:
+    """Scaffold an exercise: stub, statement, toml, checks and solution, with TODO(author) markers to fill in."""
+
+    def body() -> int:
+        from grader.discover import find_course
+        from grader.scaffold import new_exercise
+
+        root = find_course(course or Path.cwd())
+        made = new_exercise(course_dir=root, exercise=exercise_id, track=track, title=title, functions=function)
+        for path in made.files:
+            console.print(f"  created {path.relative_to(root)}")
+        console.print(f"Fill in every TODO(author) (docs/authoring.md), add wrong answers under "
+                      f"tests/wrong_answers/{exercise_id}/, then run: grade selfcheck -e {exercise_id}")
         return 0
 
     _exit(body)

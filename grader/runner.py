@@ -18,6 +18,7 @@ from grader.config import Settings
 from grader.discover import Course, Exercise
 from grader.errors import GraderError
 from grader.plugin import GradePlugin
+from grader.release import not_run_results
 from grader.results import CheckResult, ExerciseResult, Report
 from grader.sandbox import Sandbox
 from grader.submission import stage
@@ -106,6 +107,8 @@ class Grader:
 
     def _exercise_result(self, exercise: Exercise, plugin: GradePlugin) -> ExerciseResult:
         checks: tuple[CheckResult, ...] = tuple(plugin.results.get(exercise.id, ()))
+        if self.settings.release:  # a student release: its hidden checks are named in hidden.toml, not run
+            checks += not_run_results(exercise, {c.name for c in checks if c.hidden})
         error = None
         if exercise.id in plugin.collect_errors:
             error = f"the course's checks are broken: {plugin.collect_errors[exercise.id]}"

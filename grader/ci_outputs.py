@@ -1,0 +1,130 @@
+"""Report writers for CI: JUnit XML (one testcase per check) and a Markdown summary table.
+
+Like every writer they only render a Report; the one number they derive, :func:`percent`, is the
+share of points earned among the checks that ran, which ``--fail-under`` compares with its threshold.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from grader.report import atomic_write
+from grader.results import Report
+
+FAILURE_STATUSES = ("failed", "timeout")
+
+
+def percent(report: Report) -> float:
+    """Points earned as a share of the points of the checks that ran (skipped ones are left out).
+
+    A check skips where it cannot run here (a CUDA-only check on a CPU machine) or is graded
+    elsewhere (a hidden check in a student release); an exercise that could not be graded at all
+    counts its full points as lost.
+    """
+    earned = possible = 0.0
+    for ex in report.exercises:
+        ran = [c for c in ex.checks if c.status != "skipped"]
+        earned += sum(c.score for c in ran)
+        possible += sum(c.max_score for c in ran) if ex.checks else ex.max_score
+    if possible == 0:
+        return 100.0 if report.max_score == 0 else 0.0
+    return 100.0 * earned / possible
+
+
+# JUnit XML ------------------------------------------------------------------------------------
+
+def junit_tree(report: Report) -> ET.ElementTree:
+    """``<testsuites>`` with one ``<testsuite>`` per exercise and one ``<testcase>`` per check."""
+    suites = ET.Element("testsuites", name=f"grade {report.submission}", time=f"{report.duration_s:.3f}")
+    totals = dict(tests=0, failures=0, errors=0, skipped=0)
+    for ex in report.exercises:
+        suite = ET.SubElement(suites, "testsuite", name=ex.id)
+        counts = dict(tests=0, failures=0, errors=0, skipped=0)
+        props = ET.SubElement(suite, "properties")
+        for key, value in (("title", ex.title), ("score", f"{ex.score:g}"), ("max_score", f"{ex.max_score:g}")):
+            ET.SubElement(props, "property", name=key, value=value)
+        if ex.error and not ex.checks:
+            case = ET.SubElement(suite, "testcase", classname=ex.id, name="(exercise)", time="0")
+            ET.SubElement(case, "failure", message=ex.error, type="error").text = ex.error
+            counts["tests"] += 1
+            counts["failures"] += 1
+        for c in ex.checks:
+            counts["tests"] += 1
+            case = ET.SubElement(suite, "testcase", classname=ex.id, name=("(hidden) " if c.hidden else "") + c.name,
+                                 time=f"{c.duration_s:.3f}")
+            case_props = ET.SubElement(case, "properties")
+            for key, value in (("kind", c.kind), ("points", f"{c.max_score:g}"), ("score", f"{c.score:g}")):
+                ET.SubElement(case_props, "property", name=key, value=value)
+            message = c.message or c.status
+            if c.status in FAILURE_STATUSES:
+                counts["failures"] += 1
+                ET.SubElement(case, "failure", message=message, type=c.status).text = message
+            elif c.status == "error":
+                counts["errors"] += 1
+                ET.SubElement(case, "error", message=message, type="error").text = message
+            elif c.status == "skipped":
+                counts["skipped"] += 1
+                ET.SubElement(case, "skipped", message=message)
+        for key, value in counts.items():
+            suite.set(key, str(value))
+            totals[key] += value
+        suite.set("time", f"{sum(c.duration_s for c in ex.checks):.3f}")
+    for key, value in totals.items():
+        suites.set(key, str(value))
+    ET.indent(suites)
+    return ET.ElementTree(suites)
+
+
+def write_junit(report: Report, path: Path) -> None:
+    text = ET.tostring(junit_tree(report).getroot(), encoding="unicode", xml_declaration=False)
+    atomic_write(path, '<?xml version="1.0" encoding="utf-8"?>\n' + text + "\n")
+
+
+# Markdown -------------------------------------------------------------------------------------
+
+def _cell(text: str) -> str:
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def markdown_summary(report: Report, fail_under: float | None = None) -> str:
+    """A summary for a CI step: the total, one row per exercise, then the checks that did not pass."""
+    pct = percent(report)
+    verdict = ""
+    if fail_under is not None:
+        verdict = f" — {'passes' if pct >= fail_under else '**fails**'} the threshold of {fail_under:g}%"
+    lines = [f"### grade: {_cell(report.submission)}", "",
+             f"**{report.score:g} / {report.max_score:g}** ({pct:.1f}% of the checks that ran){verdict}, "
+             f"on {report.device}, grader {report.grader_version}, {report.duration_s:.1f} s", "",
+             "| exercise | score | passed | not passed |", "|---|---:|---:|---:|"]
+    failing = []
+    for ex in report.exercises:
+        passed = sum(c.status == "passed" for c in ex.checks)
+        not_passed = [c for c in ex.checks if c.status not in ("passed", "skipped")]
+        mark = "✅" if ex.max_score > 0 and ex.score == ex.max_score else ("❌" if not ex.score else "🟡")
+        lines.append(f"| {mark} `{ex.id}` {_cell(ex.title)} | {ex.score:g}/{ex.max_score:g} | {passed} | "
+                     f"{len(not_passed) + (1 if ex.error and not ex.checks else 0)} |")
+        if ex.error:
+            failing.append(f"- `{ex.id}`: {_cell(ex.error)}")
+        failing += [f"- `{ex.id}` {'(hidden) ' if c.hidden else ''}{_cell(c.name)} — {c.status}: {_cell(c.message)}"
+                    for c in not_passed]
+    if failing:
+        lines += ["", "<details><summary>checks that did not pass</summary>", "", *failing, "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(report: Report, path: Path, fail_under: float | None = None) -> None:
+    atomic_write(path, markdown_summary(report, fail_under))
+
+
+def write_ci_outputs(report: Report, *, junit: Path | None = None, gradescope: Path | None = None,
+                     markdown: Path | None = None, fail_under: float | None = None) -> None:
+    """Write whichever of the JUnit, Gradescope and Markdown files were asked for."""
+    if junit:
+        write_junit(report, junit)
+    if gradescope:
+        from grader.gradescope import write_gradescope
+
+        write_gradescope(report, gradescope)
+    if markdown:
+        write_markdown(report, markdown, fail_under)

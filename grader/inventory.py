@@ -1,0 +1,95 @@
+"""The checks a course declares, found by pytest collection alone: nothing is run, no worker starts.
+
+Used where the checks must be known without grading: a release writes the names and points of its
+hidden checks into a manifest, and the self-check proves every check carries points.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from grader.discover import Course, Exercise
+from grader.errors import GraderError
+
+INI = Path(__file__).with_name("pytest-grade.ini")
+
+
+@dataclass(frozen=True)
+class CheckInfo:
+    """One collected check: how it is reported (``name``), what it is worth and whether it is marked."""
+
+    exercise: str
+    name: str
+    kind: str
+    hidden: bool
+    points: float
+    marked: bool  # carries ``@check(points=...)``; an unmarked test would be worth a silent 1 point
+    file: str
+
+
+@dataclass(frozen=True)
+class Inventory:
+    checks: dict  # exercise id -> tuple[CheckInfo, ...] in file order
+    errors: dict  # exercise id -> why a check file could not be collected
+
+
+class _Collector:
+    def __init__(self, course: Course):
+        self.course = course
+        self.items: list[pytest.Item] = []
+        self.errors: dict[str, str] = {}
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "check(points=1, kind='correctness'): a scored check")
+        config.addinivalue_line("markers", "cuda: needs a CUDA device")
+
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        self.items = list(items)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            path = Path(str(report.fspath))
+            text = str(report.longrepr).strip().splitlines()
+            self.errors[path.parent.name] = f"{path.name}: {text[-1] if text else 'collection failed'}"
+
+
+def collect(course: Course, exercises: tuple[Exercise, ...], hidden_only: bool = False) -> Inventory:
+    """Collect the test files of ``exercises`` (only ``test_hidden*.py`` when ``hidden_only``)."""
+    from grader.plugin import check_meta, check_name
+
+    paths = [p for e in exercises for p in (e.hidden_checks if hidden_only else e.public_checks + e.hidden_checks)]
+    checks: dict[str, list[CheckInfo]] = {e.id: [] for e in exercises}
+    if not paths:
+        return Inventory({k: () for k in checks}, {})
+    collector = _Collector(course)
+    args = ["--collect-only", "-c", str(INI), "--rootdir", str(course.root / "exercises"),
+            "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            *map(str, paths)]
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink):
+            code = pytest.main(args, plugins=[collector])
+    finally:
+        if old is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
+        raise GraderError(f"the checks could not be collected (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+    for item in collector.items:
+        exercise = Path(item.path).parent.name
+        if exercise not in checks:
+            continue
+        points, kind, hidden = check_meta(item)
+        checks[exercise].append(CheckInfo(
+            exercise=exercise, name=check_name(item), kind=kind, hidden=hidden, points=points,
+            marked=item.get_closest_marker("check") is not None, file=Path(item.path).name))
+    return Inventory({k: tuple(v) for k, v in checks.items()}, dict(collector.errors))
