@@ -70,6 +70,7 @@ def collect(course: Course, exercises: tuple[Exercise, ...], hidden_only: bool =
     collector = _Collector(course)
     args = ["--collect-only", "-c", str(INI), "--rootdir", str(course.root / "exercises"),
             "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "-p", "no:unraisableexception",
             *map(str, paths)]
     old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"

@@ -88,7 +88,9 @@ class Grader:
         if not paths:
             return
         args = ["-c", str(INI), "--rootdir", str(self.course.root / "exercises"), "--import-mode=importlib",
-                "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", *paths]
+                "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+                # pytest's unraisable-exception plugin runs gc.collect() at each session's end: seconds with torch loaded
+                "-p", "no:unraisableexception", *paths]
         old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
         os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
         sink = io.StringIO()
