@@ -63,6 +63,22 @@ def multihead_attention(x: torch.Tensor, Wq: torch.Tensor, Wk: torch.Tensor, Wv:
     return (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, d_model) @ Wo.T
 
 
+def swiglu(x: torch.Tensor, W1: torch.Tensor, W2: torch.Tensor, W3: torch.Tensor) -> torch.Tensor:
+    """(SiLU(x W1ᵀ) ⊙ x W3ᵀ) W2ᵀ with the library SiLU."""
+    return (torch.nn.functional.silu(x @ W1.T) * (x @ W3.T)) @ W2.T
+
+
+def adamw_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr: float,
+               beta1: float, beta2: float, eps: float,
+               weight_decay: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step of torch.optim.AdamW's formula on new tensors, as the exercise asks (inputs unchanged)."""
+    param = param * (1.0 - lr * weight_decay)
+    m = torch.lerp(m, grad, 1.0 - beta1)
+    v = (v * beta2).addcmul_(grad, grad, value=1.0 - beta2)
+    denom = (v.sqrt() / (1.0 - beta2 ** t) ** 0.5).add_(eps)
+    return param.addcdiv_(m, denom, value=-lr / (1.0 - beta1 ** t)), m, v
+
+
 def mlp_forward(x: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor,
                 b2: torch.Tensor) -> torch.Tensor:
     """σ(σ(x W1 + b1) W2 + b2) with torch.addmm and the library sigmoid."""
