@@ -151,6 +151,33 @@ def verify_certificate(
     _exit(body)
 
 
+@app.command("batch")
+def batch(
+    submissions: Annotated[Path, typer.Argument(help="A folder with one entry per student: a folder or a .zip.")],
+    out: Annotated[Path, typer.Option("--out", help="Output folder: reports/, gradescope/, gradebook.csv.")] = Path("grade-out"),
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Trusted grading processes (default: the number of cores).")] = None,
+    backend: Annotated[str, typer.Option("--backend", help="local (processes on this machine) or ray (RAY_ADDRESS, else a local cluster).")] = "local",
+    exercise: ExerciseOpt = None,
+    device: DeviceOpt = None,
+    timing: TimingOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Grade every student again, even those already graded.")] = False,
+    course: CourseOpt = None,
+    call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into a submission may take.")] = None,
+    memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
+) -> None:
+    """Grade a class: every folder or .zip in SUBMISSIONS is one student; resumable (re-run to finish)."""
+
+    def body() -> int:
+        from grader.batch import run_batch
+
+        limits = {"call_seconds": call_timeout, "memory_bytes": memory}
+        c, settings = _settings(course, submissions, exercise, device, timing, limits)
+        return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
+                         backend=backend, force=force, console=console)
+
+    _exit(body)
+
+
 # Course lifecycle: release, selfcheck, submit, new ---------------------------------------------
 
 @app.command("release")
