@@ -27,6 +27,18 @@ def test_extreme_inputs_are_finite(submission, device, dtype):
 
 
 @check(points=1)
+@pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
+def test_negative_tail_keeps_precision(submission, device, dtype):
+    # For x << 0, σ(x) ≈ e^x is tiny but representable (down to 1.6e-38 in float32, 1e-304 in
+    # float64), and its log matters later (the BCE of σ(-50) is 50). 1 / (1 + exp(-x)) keeps full
+    # relative precision there (torch: ~2e-7 in float32, ~3e-16 in float64); forms that compute
+    # 1 − (a number near 1) round it to 0. Relative tolerance only: atol would hide exactly that.
+    lo = -87.0 if dtype == torch.float32 else -700.0
+    x = torch.linspace(lo, -10.0, 97, dtype=dtype, device=device)
+    assert_tensor(submission.sigmoid(x), torch.sigmoid(x), rtol=1e-5 if dtype == torch.float32 else 1e-12, atol=0)
+
+
+@check(points=1)
 def test_zero_dim(submission, device):
     x = torch.tensor(0.25, device=device)
     assert_tensor(submission.sigmoid(x), torch.sigmoid(x), rtol=1e-6, atol=1e-7)
