@@ -99,11 +99,11 @@ def mlp_backward(x: torch.Tensor, y: torch.Tensor, W1: torch.Tensor, b1: torch.T
 def adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr: float = 1e-3,
               beta1: float = 0.9, beta2: float = 0.999,
               eps: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One step of torch.optim.Adam's formula (default flags) on new tensors, inputs unchanged."""
-    m = torch.lerp(m, grad, 1.0 - beta1)
-    v = (v * beta2).addcmul_(grad, grad, value=1.0 - beta2)
-    denom = (v.sqrt() / (1.0 - beta2 ** t) ** 0.5).add_(eps)
-    return torch.addcdiv(param, m, denom, value=-lr / (1.0 - beta1 ** t)), m, v
+    """One step of torch.optim.Adam's formula (default flags), plain torch ops on new tensors."""
+    m = beta1 * m + (1.0 - beta1) * grad
+    v = beta2 * v + (1.0 - beta2) * (grad * grad)
+    denom = v.sqrt() / (1.0 - beta2 ** t) ** 0.5 + eps
+    return param - (lr / (1.0 - beta1 ** t)) * m / denom, m, v
 
 
 def clip_grad_norm(grads: list[torch.Tensor], max_norm: float,
