@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,10 +60,26 @@ class _Collector:
             self.errors[path.parent.name] = f"{path.name}: {text[-1] if text else 'collection failed'}"
 
 
+def forget_check_modules(exercises: tuple[Exercise, ...]) -> None:
+    """Drop check modules imported earlier in this process under the same names (``<id>.test_public``).
+
+    pytest's importlib mode reuses a module already in ``sys.modules`` by name, so the checks of
+    another course with the same exercise ids, or of an older version of these files, would run
+    instead of the files on disk.
+    """
+    ids = {e.id for e in exercises}
+    for name in [n for n in sys.modules if n.split(".")[0] in ids]:
+        module = sys.modules[name]
+        file = getattr(module, "__file__", None)
+        if file is None or Path(file).parent.parent.name == "exercises":
+            del sys.modules[name]
+
+
 def collect(course: Course, exercises: tuple[Exercise, ...], hidden_only: bool = False) -> Inventory:
     """Collect the test files of ``exercises`` (only ``test_hidden*.py`` when ``hidden_only``)."""
     from grader.plugin import check_meta, check_name
 
+    forget_check_modules(exercises)
     paths = [p for e in exercises for p in (e.hidden_checks if hidden_only else e.public_checks + e.hidden_checks)]
     checks: dict[str, list[CheckInfo]] = {e.id: [] for e in exercises}
     if not paths:

@@ -2,8 +2,10 @@
 
 The release holds the stubs, statements, public checks and metadata of every exercise, the grader
 package, ``pyproject.toml`` (marked ``release = true``), ``constraints.txt`` and a student README.
-Hidden checks, ``solutions/`` and ``tests/`` stay behind; each exercise gets ``hidden.toml`` instead,
-naming its hidden checks and their points, so that ``grade`` in the release lists them as not run.
+Hidden checks, ``solutions/``, ``tests/`` and ``grader/baselines.py`` (hand-written timing baselines
+are reference answers too) stay behind; each exercise gets ``hidden.toml`` instead, naming its
+hidden checks and the timing checks that need those baselines, with their points, so that
+``grade`` in the release lists them as not run.
 Before the copy is put in place, every file in it is searched for the lines of every reference
 solution; one found anywhere refuses the release.
 """
@@ -26,6 +28,10 @@ from grader.results import CheckResult
 MANIFEST = "hidden.toml"
 NOT_RUN = "graded on submission"
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", MANIFEST}
+# Hand-written timing baselines are reference answers in all but name: they stay with the instructor,
+# and the timing checks that need them are named in hidden.toml and run on submission only.
+PRIVATE_MODULES = {"baselines.py"}
+PRIVATE_BASELINE = "grader.baselines."
 COURSE_FILES = ("constraints.txt", "LICENSE", "LICENSE.txt", "LICENSE.md")
 
 
@@ -43,15 +49,66 @@ def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def manifest_text(exercise: Exercise, checks) -> str:
-    """``hidden.toml`` for one exercise: one ``[[check]]`` per hidden check (name, kind, points)."""
-    lines = [f"# The hidden checks of {exercise.id}: they are not in this copy and run only when the",
-             "# submission is graded. `grade` lists them as not run, with their points. Written by `grade release`.",
-             ""]
+@dataclass(frozen=True)
+class Withheld:
+    """A check left out of the release: its name, kind, points and whether it is a hidden one."""
+
+    name: str
+    kind: str
+    points: float
+    hidden: bool = True
+
+
+def manifest_text(exercise: Exercise, checks: list[Withheld]) -> str:
+    """``hidden.toml`` for one exercise: one ``[[check]]`` per withheld check (name, kind, points)."""
+    lines = [f"# The checks of {exercise.id} that are not in this copy: they run only when the submission",
+             "# is graded. `grade` lists them as not run, with their points. Written by `grade release`.", ""]
     for c in checks:
         lines += ["[[check]]", f"name = {_toml_string(c.name)}", f"kind = {_toml_string(c.kind)}",
-                  f"points = {c.points:g}", ""]
+                  f"points = {c.points:g}"] + ([] if c.hidden else ["hidden = false"]) + [""]
     return "\n".join(lines)
+
+
+def private_timing(exercise: Exercise) -> list[int]:
+    """Indices of the ``[[timing]]`` tables whose baseline lives in ``grader.baselines``."""
+    return [i for i, t in enumerate(exercise.timing)
+            if isinstance(t, dict) and str(t.get("baseline", "")).startswith(PRIVATE_BASELINE)]
+
+
+def _timing_withheld(exercise: Exercise, indices: list[int]) -> list[Withheld]:
+    try:
+        from grader.timing import parse_tables
+
+        names = [(b.name, b.points) for b in parse_tables(exercise)]
+    except ImportError:  # a grader without timing checks: name them as the tables do
+        names = [(str(t.get("name") or f"timing_{t.get('function')}"), float(t.get("points", 1)))
+                 for t in exercise.timing]
+    return [Withheld(names[i][0], "timing", names[i][1], hidden=False) for i in indices]
+
+
+def drop_timing_tables(text: str, drop: list[int], where: Path) -> str:
+    """``exercise.toml`` text without the ``[[timing]]`` tables numbered ``drop`` (from 0), checked by parsing."""
+    out, index, skipping = [], -1, False
+    for line in text.splitlines(keepends=True):
+        if line.startswith("["):  # a table header at column 0 ends the previous table
+            if line.strip() == "[[timing]]":
+                index += 1
+                skipping = index in drop
+            else:
+                skipping = False
+        if not skipping:
+            out.append(line)
+    result = "".join(out)
+    before, after = tomllib.loads(text), tomllib.loads(result)
+    kept = [t for i, t in enumerate(before.get("timing", [])) if i not in drop]
+    if kept:
+        before["timing"] = kept
+    else:
+        before.pop("timing", None)
+    if before != after:
+        raise GraderError(f"cannot take the private timing tables out of {where}: write each [[timing]] table "
+                          "with its header at the start of a line and nothing else starting with '['")
+    return result
 
 
 def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tuple[CheckResult, ...]:
@@ -62,8 +119,8 @@ def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tupl
     try:
         entries = tomllib.loads(path.read_text(encoding="utf-8")).get("check", [])
         return tuple(
-            CheckResult(name=str(e["name"]), kind=str(e.get("kind", "correctness")), hidden=True, status="skipped",
-                        score=0.0, max_score=float(e["points"]), message=NOT_RUN)
+            CheckResult(name=str(e["name"]), kind=str(e.get("kind", "correctness")), hidden=bool(e.get("hidden", True)),
+                        status="skipped", score=0.0, max_score=float(e["points"]), message=NOT_RUN)
             for e in entries if str(e["name"]) not in already)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
         raise GraderError(f"cannot read {path}: {exc}") from None
@@ -73,6 +130,10 @@ def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tupl
 
 def _ignore(_dir: str, names: list[str]) -> set[str]:
     return {n for n in names if n in SKIP_NAMES or n.endswith(".pyc") or is_hidden(Path(n))}
+
+
+def _ignore_private(directory: str, names: list[str]) -> set[str]:
+    return _ignore(directory, names) | (PRIVATE_MODULES & set(names))
 
 
 def _mark_release(pyproject: str) -> str:
@@ -185,8 +246,15 @@ def _write_tree(course: Course, dest: Path, inventory) -> None:
     for e in course.exercises:
         target = dest / "exercises" / e.id
         shutil.copytree(e.path, target, ignore=_ignore)
-        (target / MANIFEST).write_text(manifest_text(e, inventory.checks.get(e.id, ())), encoding="utf-8")
-    shutil.copytree(Path(grader.__file__).resolve().parent, dest / "grader", ignore=_ignore)
+        withheld = [Withheld(c.name, c.kind, c.points) for c in inventory.checks.get(e.id, ())]
+        private = private_timing(e)
+        if private:
+            withheld += _timing_withheld(e, private)
+            (target / "exercise.toml").write_text(
+                drop_timing_tables(e.toml.read_text(encoding="utf-8"), private, e.toml), encoding="utf-8")
+        (target / MANIFEST).write_text(manifest_text(e, withheld), encoding="utf-8")
+    package = Path(grader.__file__).resolve().parent
+    shutil.copytree(package, dest / "grader", ignore=_ignore_private)
     pyproject = course.root / "pyproject.toml"
     if not pyproject.is_file():
         raise GraderError(f"{pyproject} is missing: a release needs it to install the grader")
@@ -202,7 +270,8 @@ def _verify(dest: Path) -> None:
     """Refuse a tree that holds anything a release must not: hidden checks, solutions, the tests."""
     for path in dest.rglob("*"):
         rel = path.relative_to(dest)
-        if is_hidden(path) or rel.parts[0] in ("solutions", "tests") or "wrong_answers" in rel.parts:
+        if is_hidden(path) or rel.parts[0] in ("solutions", "tests") or "wrong_answers" in rel.parts \
+                or (rel.parts[0] == "grader" and path.name in PRIVATE_MODULES):
             raise GraderError(f"the release would contain {rel}")
     settings = tomllib.loads((dest / "pyproject.toml").read_text(encoding="utf-8"))
     if settings.get("tool", {}).get("grade", {}).get("release") is not True:

@@ -109,8 +109,8 @@ class Grader:
 
     def _exercise_result(self, exercise: Exercise, plugin: GradePlugin) -> ExerciseResult:
         checks: tuple[CheckResult, ...] = tuple(plugin.results.get(exercise.id, ()))
-        if self.settings.release:  # a student release: its hidden checks are named in hidden.toml, not run
-            checks += not_run_results(exercise, {c.name for c in checks if c.hidden})
+        if self.settings.release:  # a student release: the checks it lacks are named in hidden.toml
+            checks += not_run_results(exercise, {c.name for c in checks})
         error = None
         if exercise.id in plugin.collect_errors:
             error = f"the course's checks are broken: {plugin.collect_errors[exercise.id]}"
