@@ -63,7 +63,7 @@ class Grader:
         ids = [e.id for e in exercises]
         dest = Path(tempfile.mkdtemp(prefix="s-", dir=self._staging))
         try:
-            staged = stage(submission, ids, dest)
+            staged = stage(submission, self._with_dependencies(ids), dest)
             plugin = GradePlugin(self.course, staged, self.sandbox, self.settings,
                                  deadline=t0 + self.settings.limits.submission_seconds)
             try:
@@ -106,6 +106,13 @@ class Grader:
             raise KeyboardInterrupt
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
             raise GraderError(f"the checks could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+
+    def _with_dependencies(self, ids: list[str]) -> list[str]:
+        """``ids`` and, transitively, the exercises they import (``depends``): staged with them."""
+        todo = list(ids)
+        for exercise_id in todo:  # the list grows while it is walked
+            todo += [d for d in self.course.get(exercise_id).depends if d not in todo]
+        return todo
 
     def _exercise_result(self, exercise: Exercise, plugin: GradePlugin) -> ExerciseResult:
         checks: tuple[CheckResult, ...] = tuple(plugin.results.get(exercise.id, ()))
