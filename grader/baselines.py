@@ -71,39 +71,12 @@ def swiglu(x: torch.Tensor, W1: torch.Tensor, W2: torch.Tensor, W3: torch.Tensor
 def adamw_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr: float,
                beta1: float, beta2: float, eps: float,
                weight_decay: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One step of torch.optim.AdamW's formula on new tensors, as the exercise asks (inputs unchanged)."""
+    """One step of torch.optim.AdamW's formula, out of place as the exercise asks (inputs unchanged)."""
     param = param * (1.0 - lr * weight_decay)
-    m = torch.lerp(m, grad, 1.0 - beta1)
-    v = (v * beta2).addcmul_(grad, grad, value=1.0 - beta2)
-    denom = (v.sqrt() / (1.0 - beta2 ** t) ** 0.5).add_(eps)
-    return param.addcdiv_(m, denom, value=-lr / (1.0 - beta1 ** t)), m, v
-
-
-def mlp_forward(x: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor,
-                b2: torch.Tensor) -> torch.Tensor:
-    """σ(σ(x W1 + b1) W2 + b2) with torch.addmm and the library sigmoid."""
-    return torch.sigmoid(torch.addmm(b2, torch.sigmoid(torch.addmm(b1, x, W1)), W2))
-
-
-def mlp_backward(x: torch.Tensor, y: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor,
-                 b2: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """The mlp_backward contract computed by torch autograd: forward, BCE, then torch.autograd.grad."""
-    params = [t.detach().requires_grad_() for t in (W1, b1, W2, b2)]
-    with torch.enable_grad():
-        p = torch.sigmoid(torch.addmm(params[3], torch.sigmoid(torch.addmm(params[1], x, params[0])), params[2]))
-        loss = torch.nn.functional.binary_cross_entropy(p, y)
-        grads = torch.autograd.grad(loss, params)
-    return loss.detach(), dict(zip(("W1", "b1", "W2", "b2"), grads))
-
-
-def adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr: float = 1e-3,
-              beta1: float = 0.9, beta2: float = 0.999,
-              eps: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One step of torch.optim.Adam's formula (default flags), plain torch ops on new tensors."""
     m = beta1 * m + (1.0 - beta1) * grad
-    v = beta2 * v + (1.0 - beta2) * (grad * grad)
+    v = beta2 * v + (1.0 - beta2) * grad * grad
     denom = v.sqrt() / (1.0 - beta2 ** t) ** 0.5 + eps
-    return param - (lr / (1.0 - beta1 ** t)) * m / denom, m, v
+    return param - lr / (1.0 - beta1 ** t) * m / denom, m, v
 
 
 def clip_grad_norm(grads: list[torch.Tensor], max_norm: float,
@@ -115,3 +88,30 @@ def clip_grad_norm(grads: list[torch.Tensor], max_norm: float,
         holder.grad = g.clone()  # the library reads and scales .grad in place
     total = torch.nn.utils.clip_grad_norm_(holders, max_norm)  # its eps is fixed at 1e-6
     return [holder.grad for holder in holders], total
+
+
+def transformer_block(x: torch.Tensor, weights: dict[str, torch.Tensor], n_heads: int, eps: float = 1e-5,
+                      theta: float = 10000.0) -> torch.Tensor:
+    """Pre-norm block: x + attention(rms_norm(x)) with RoPE and a causal mask, then + swiglu(rms_norm(h))."""
+    B, T, d_model = x.shape
+    dh = d_model // n_heads
+    xn = rms_norm(x, weights["ln1"], eps)
+    q, k, v = ((xn @ weights[n].T).view(B, T, n_heads, dh).transpose(1, 2) for n in ("wq", "wk", "wv"))
+    positions = torch.arange(T, device=x.device)
+    q, k = rope(q, positions, theta), rope(k, positions, theta)  # (B, H, T, dh), per-head frequencies
+    scores = q @ k.transpose(-2, -1) * dh ** -0.5  # (B, H, T, T)
+    scores = scores.masked_fill(torch.ones(T, T, dtype=torch.bool, device=x.device).triu(1), float("-inf"))
+    h = x + (torch.softmax(scores, dim=-1) @ v).transpose(1, 2).reshape(B, T, d_model) @ weights["wo"].T
+    return h + swiglu(rms_norm(h, weights["ln2"], eps), weights["w1"], weights["w2"], weights["w3"])
+
+
+def decode_step(x_t: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, Wq: torch.Tensor,
+                Wk: torch.Tensor, Wv: torch.Tensor, Wo: torch.Tensor,
+                n_heads: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One new token (B, 1, d_model) attending to a (B, H, T_past, dh) cache grown by its own key and value."""
+    B, _, d_model = x_t.shape
+    dh = d_model // n_heads
+    q, k, v = ((x_t @ W.T).view(B, 1, n_heads, dh).transpose(1, 2) for W in (Wq, Wk, Wv))  # (B, H, 1, dh)
+    K, V = torch.cat((cache_k, k), dim=2), torch.cat((cache_v, v), dim=2)  # (B, H, T_past + 1, dh)
+    out = torch.softmax(q @ K.transpose(-2, -1) * dh ** -0.5, dim=-1) @ V  # (B, H, 1, dh)
+    return out.transpose(1, 2).reshape(B, 1, d_model) @ Wo.T, K, V
