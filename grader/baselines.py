@@ -79,6 +79,33 @@ def adamw_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torc
     return param - lr / (1.0 - beta1 ** t) * m / denom, m, v
 
 
+def mlp_forward(x: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor,
+                b2: torch.Tensor) -> torch.Tensor:
+    """σ(σ(x W1 + b1) W2 + b2) with torch.addmm and the library sigmoid."""
+    return torch.sigmoid(torch.addmm(b2, torch.sigmoid(torch.addmm(b1, x, W1)), W2))
+
+
+def mlp_backward(x: torch.Tensor, y: torch.Tensor, W1: torch.Tensor, b1: torch.Tensor, W2: torch.Tensor,
+                 b2: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The mlp_backward contract computed by torch autograd: forward, BCE, then torch.autograd.grad."""
+    params = [t.detach().requires_grad_() for t in (W1, b1, W2, b2)]
+    with torch.enable_grad():
+        p = torch.sigmoid(torch.addmm(params[3], torch.sigmoid(torch.addmm(params[1], x, params[0])), params[2]))
+        loss = torch.nn.functional.binary_cross_entropy(p, y)
+        grads = torch.autograd.grad(loss, params)
+    return loss.detach(), dict(zip(("W1", "b1", "W2", "b2"), grads))
+
+
+def adam_step(param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, t: int, lr: float = 1e-3,
+              beta1: float = 0.9, beta2: float = 0.999,
+              eps: float = 1e-8) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step of torch.optim.Adam's formula (default flags), plain torch ops on new tensors."""
+    m = beta1 * m + (1.0 - beta1) * grad
+    v = beta2 * v + (1.0 - beta2) * (grad * grad)
+    denom = v.sqrt() / (1.0 - beta2 ** t) ** 0.5 + eps
+    return param - (lr / (1.0 - beta1 ** t)) * m / denom, m, v
+
+
 def clip_grad_norm(grads: list[torch.Tensor], max_norm: float,
                    eps: float = 1e-6) -> tuple[list[torch.Tensor], torch.Tensor]:
     """torch.nn.utils.clip_grad_norm_ on copies: it clips .grad in place, the exercise returns new tensors."""
