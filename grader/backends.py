@@ -269,11 +269,16 @@ class LocalBackend:
 
     @staticmethod
     def _stop(s: _Slot, graceful: bool) -> None:
-        if s.process.is_alive():
+        """An idle, ready process is told to stop; one still starting or grading is interrupted."""
+        if not s.process.is_alive():
+            return
+        if graceful and s.ready and s.job is None:
             try:
-                s.conn.send(None) if graceful and s.job is None else s.process.terminate()
-            except (OSError, BrokenPipeError):
-                s.process.terminate()
+                s.conn.send(None)
+                return
+            except OSError:
+                pass
+        s.process.terminate()
 
     def close(self) -> None:
         """Stop every trusted process: idle ones are told to stop, busy ones interrupted (SIGTERM)."""

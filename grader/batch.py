@@ -208,8 +208,11 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
                         return False
                     doc = {**outcome.report, "batch": {"settings_sha256": settings_sha,
                                                        "submission_sha256": by_name[outcome.student].digest}}
-                    atomic_write(reports_dir / f"{outcome.student}.json", json.dumps(doc, indent=2) + "\n")
-                    write_gradescope(report, gradescope_dir / f"{outcome.student}.json")
+                    try:
+                        atomic_write(reports_dir / f"{outcome.student}.json", json.dumps(doc, indent=2) + "\n")
+                        write_gradescope(report, gradescope_dir / f"{outcome.student}.json")
+                    except OSError as exc:
+                        raise GraderError(f"cannot write the report of {outcome.student} in {out}: {exc}") from None
                     graded.append(outcome.student)
                 else:
                     failures[outcome.student] = outcome.error or "not graded"
