@@ -25,7 +25,7 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
         along ``dim``, never NaN or inf for inputs within the contract. ``x`` is left unchanged.
 
     Forbidden: ``torch.softmax``, ``Tensor.softmax``, ``torch.nn.functional.softmax``,
-    ``torch.special.softmax``, ``torch.nn.Softmax``, the log-softmax family (``log_softmax`` by
+    ``torch.special.softmax``, ``torch.nn.Softmax``, ``softmin``, the log-softmax family (``log_softmax`` by
     any name) and ``torch.logsumexp`` — however they are reached. ``torch.exp``, ``torch.max``,
     ``torch.amax`` and ``torch.sum`` are what you need.
     """
