@@ -128,7 +128,8 @@ def assert_tensor(actual: object, expected: torch.Tensor, *, rtol: float, atol: 
         raise CheckFailure(
             f"{what} has wrong values",
             f"{int((~ok).sum())} of {a.numel()} entries outside rtol={rtol:g}, atol={atol:g}; e.g. at flat index "
-            f"{idx}: got {flat_a[idx].item():.8g}, expected {flat_e[idx].item():.8g}")
+            f"{idx}: got {flat_a[idx].item():.10g}, expected {flat_e[idx].item():.10g} "
+            f"(difference {abs(flat_a[idx].item() - flat_e[idx].item()):.3g})")
 
 
 def assert_scalar(actual: object, expected: float, *, rtol: float, atol: float, what: str = "result") -> None:
