@@ -1,14 +1,16 @@
 """Find the lines of reference solutions inside other files: what a release must never contain.
 
 A solution's lines of code are compared, whitespace collapsed, with every line of every text file
-of the release. Docstrings, comments, imports, ``def`` lines, lines the exercise's own stub already
-shows (the public API) and lines too short to mean anything (``return out``) are left out.
+of the release. Only lines that compute (a call or an operator) count: docstrings, comments,
+imports, ``def`` lines, lines that only name things (``for name in NAMES:``), lines the exercise's
+own stub already shows (the public API) and lines too short to mean anything are left out.
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import keyword
 import re
 import tokenize
 from dataclasses import dataclass
@@ -18,6 +20,8 @@ MIN_CHARS = 12  # non-space characters; shorter lines (`out = x * y`, `dim=-1,`)
 TRIVIAL = re.compile(r"^(import |from \S+ import |def |async def |class |@|(return|raise|yield|pass|break|continue)"
                      r"( [\w.]+)?$)")
 MAX_FILE_BYTES = 4 * 2**20
+OPERATORS = {"+", "-", "*", "/", "//", "%", "@", "**", "<", ">", "<=", ">=", "==", "!=", "&", "|", "^", "~", "<<",
+             ">>", "+=", "-=", "*=", "/=", "//=", "@=", "**=", "%=", "&=", "|=", "^="}
 
 
 @dataclass(frozen=True)
@@ -60,11 +64,33 @@ def code_lines(source: str) -> list[tuple[int, str]]:
     return out
 
 
+def computes(text: str) -> bool:
+    """Whether a line of code computes something: a call or an operator outside string literals.
+
+    ``for name in NAMES:``, ``B, T, d = x.shape`` and ``KEYS = ("W1", "b1")`` name things; they give
+    no answer away and appear in checks by chance.
+    """
+    tokens = []
+    try:
+        for tok in tokenize.generate_tokens(io.StringIO(text + "\n").readline):
+            tokens.append(tok)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        pass  # a line cut out of a longer statement: the tokens read so far are enough
+    for prev, tok in zip([None, *tokens], tokens):
+        if tok.type == tokenize.OP and tok.string in OPERATORS:
+            return True
+        if tok.type == tokenize.OP and tok.string == "(" and prev is not None and \
+                (prev.type == tokenize.NAME and not keyword.iskeyword(prev.string) or prev.string in (")", "]")):
+            return True
+    return False
+
+
 def secret_lines(source: str, public: str) -> list[tuple[int, str]]:
-    """The lines of a solution worth hiding: code, not trivial, not already in the public stub."""
+    """The lines of a solution worth hiding: code that computes, not trivial, not already in the public stub."""
     shown = "\n".join(normalise(line) for line in public.splitlines())
     return [(n, text) for n, text in code_lines(source)
-            if len(text.replace(" ", "")) >= MIN_CHARS and not TRIVIAL.match(text) and text not in shown]
+            if len(text.replace(" ", "")) >= MIN_CHARS and not TRIVIAL.match(text) and computes(text)
+            and text not in shown]
 
 
 def _texts(root: Path) -> list[tuple[str, list[str]]]:

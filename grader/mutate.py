@@ -36,6 +36,9 @@ CALL_SWAPS = {
 }
 NAME_SWAPS = {"max": ["min"], "min": ["max"]}  # builtins
 DIM_KEYWORDS = ("dim", "axis", "dims")
+# Calls whose first two arguments commute: swapping them makes an equivalent mutant, not a mistake.
+SYMMETRIC = {"transpose", "swapaxes", "swapdims", "add", "mul", "multiply", "maximum", "minimum", "fmax", "fmin",
+             "eq", "ne", "hypot", "logical_and", "logical_or", "logical_xor", "isclose", "allclose", "equal"}
 DROPPABLE = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow)
 
 
@@ -45,13 +48,14 @@ class Mutant:
 
     operator: str  # binop | compare | boolop | unary | constant | drop-term | swap-args | call | dim | off-by-one
     line: int
+    column: int  # from 1
     before: str
     after: str
     source: str = field(repr=False)
 
     @property
     def description(self) -> str:
-        return f"line {self.line}: {_short(self.before)} → {_short(self.after)} ({self.operator})"
+        return f"line {self.line}:{self.column}: {_short(self.before)} → {_short(self.after)} ({self.operator})"
 
 
 def _short(text: str, width: int = 70) -> str:
@@ -155,7 +159,9 @@ def _variants(node: ast.AST) -> list[tuple[str, object]]:
 def _call_variants(node: ast.Call) -> list[tuple[str, object]]:
     out: list[tuple[str, object]] = []
     args = node.args
-    for i in range(len(args) - 1):
+    func = node.func
+    callee = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+    for i in range(0 if callee not in SYMMETRIC else 1, len(args) - 1):
         if not isinstance(args[i], ast.Starred) and not isinstance(args[i + 1], ast.Starred) \
                 and ast.dump(args[i]) != ast.dump(args[i + 1]):
             def swap(n, i=i):
@@ -164,7 +170,6 @@ def _call_variants(node: ast.Call) -> list[tuple[str, object]]:
                 new.args[i], new.args[i + 1] = n.args[i + 1], n.args[i]
                 return new
             out.append(("swap-args", swap))
-    func = node.func
     names = CALL_SWAPS.get(func.attr, []) if isinstance(func, ast.Attribute) else \
         NAME_SWAPS.get(func.id, []) if isinstance(func, ast.Name) else []
     for name in names:
@@ -234,8 +239,9 @@ def mutants(source: str) -> list[Mutant]:
         if text in seen:
             continue
         seen.add(text)
-        out.append(Mutant(operator, getattr(target, "lineno", 0), before, ast.unparse(new), text))
-    out.sort(key=lambda m: m.line)
+        out.append(Mutant(operator, getattr(target, "lineno", 0), getattr(target, "col_offset", -1) + 1, before,
+                          ast.unparse(new), text))
+    out.sort(key=lambda m: (m.line, m.column))
     return out
 
 
@@ -257,4 +263,4 @@ def sample(found: list[Mutant], cap: int, seed: str) -> list[Mutant]:
         for group in groups.values():
             if group and len(chosen) < cap:
                 chosen.append(group.pop())
-    return sorted(chosen, key=lambda m: (m.line, m.operator))
+    return sorted(chosen, key=lambda m: (m.line, m.column, m.operator))

@@ -15,7 +15,9 @@ from grader.discover import load_course
 from grader.inventory import collect
 from grader.mutate import mutants, sample
 from grader.scaffold import new_exercise
-from grader.selfcheck import api_problems, check_problems, mutation_run, run_selfcheck, statement_problems
+from grader.results import CheckResult, ExerciseResult
+from grader.selfcheck import (api_problems, check_problems, mutation_run, run_selfcheck, solution_problems,
+                              statement_problems, stub_problems)
 
 SOURCE = '''"""Module docstring."""
 
@@ -56,6 +58,11 @@ def test_known_mutants_are_produced():
                                            "off-by-one", "boolop"}
 
 
+def test_arguments_of_symmetric_calls_are_not_swapped():
+    found = mutants("def f(k, a, b):\n    return k.transpose(-2, -1) + torch.add(a, b) + torch.sub(a, b)\n")
+    assert {m.after for m in found if m.operator == "swap-args"} == {"torch.sub(b, a)"}
+
+
 def test_mutants_leave_docstrings_annotations_and_imports_alone_and_are_distinct():
     found = mutants(SOURCE)
     original = ast.unparse(ast.parse(SOURCE))
@@ -81,13 +88,28 @@ def test_sample_is_capped_deterministic_and_covers_every_operator():
     assert sample(found, 0, "f") == found
 
 
-def test_a_known_mutant_is_killed(grader, course):
-    source = (ROOT / "solutions" / "sigmoid" / "sigmoid.py").read_text()
-    exp_to_log = next(m for m in mutants(source) if m.after == "torch.log(-x)")
-    result = mutation_run(grader, course, course.get("sigmoid"),
-                          grader.grade(ROOT / "solutions", only=["sigmoid"]).exercise("sigmoid"), 0, lambda _: None)
-    assert result.tried == result.found and result.killed == result.tried and result.survivors == ()
-    assert exp_to_log.description.startswith("line ")
+SIGMOID = "import torch\n\n\ndef sigmoid(x):\n    return 1.0 / (1.0 + torch.exp(-x))\n"
+
+
+def test_a_known_mutant_is_killed(grader, tmp_path):
+    exp_to_log = next(m for m in mutants(SIGMOID) if m.after == "torch.log(-x)")
+    assert exp_to_log.description == "line 5:25: torch.exp(-x) → torch.log(-x) (call)"
+    scores = {}
+    for name, source in (("original", SIGMOID), ("mutant", exp_to_log.source)):
+        (tmp_path / name / "sigmoid").mkdir(parents=True)
+        (tmp_path / name / "sigmoid" / "sigmoid.py").write_text(source)
+        result = grader.grade(tmp_path / name, only=["sigmoid"]).exercise("sigmoid")
+        assert result.error is None
+        scores[name] = (result.score, result.max_score)
+    assert scores["original"][0] == scores["original"][1] > 0  # the formula itself earns full marks
+    assert scores["mutant"][0] < scores["mutant"][1]
+
+
+def test_mutation_run_counts_what_the_checks_catch(grader, course):
+    answer = grader.grade(ROOT / "solutions", only=["sigmoid"]).exercise("sigmoid")
+    result = mutation_run(grader, course, course.get("sigmoid"), answer, 5, lambda _: None)
+    assert result.tried == min(5, result.found) and result.killed + len(result.survivors) == result.tried
+    assert 0 <= result.killed_at_import <= result.killed
 
 
 # Static checks ------------------------------------------------------------------------------------
@@ -117,6 +139,24 @@ def test_static_checks_name_what_is_missing(tmp_path):
     inventory = collect(course, course.exercises)
     assert check_problems(inventory.checks["sigmoid"], None) == [
         "check unmarked (test_extra.py) has no @check(points=...) marker"]
+
+
+def test_reference_answer_must_pass_and_stay_clear_of_timing_budgets():
+    def timing(ratio):
+        return CheckResult("timing_f", "timing", False, "passed", 1.0, 1.0, timing={"ratio": ratio, "budget": 4.0})
+
+    ok = CheckResult("values", "correctness", True, "passed", 2.0, 2.0)
+    gpu = CheckResult("on_cuda", "correctness", True, "skipped", 0.0, 1.0, "needs a CUDA device")
+    wrong = CheckResult("dtype", "correctness", True, "failed", 0.0, 1.0, "result has the wrong dtype")
+    result = ExerciseResult("f", "F", 3.0, 4.0, None, (ok, gpu, timing(2.0)))
+    assert solution_problems(result, 0.8) == ([], ["on_cuda skipped for the reference answer: needs a CUDA device"])
+    slow = ExerciseResult("f", "F", 3.0, 3.0, None, (ok, timing(3.5)))
+    (problem,), _ = solution_problems(slow, 0.8)  # 3.5 > 0.8 × 4: one noisy run from failing
+    assert problem.startswith("timing timing_f: the reference answer's ratio 3.50×")
+    assert solution_problems(slow, 0.9) == ([], [])
+    failing = ExerciseResult("f", "F", 2.0, 3.0, None, (ok, wrong))
+    assert solution_problems(failing, 0.8)[0] == ["the reference answer fails dtype: result has the wrong dtype"]
+    assert stub_problems(failing) == ["the stub earns 2 points (passes values)"]
 
 
 # The course, and an exercise from scaffold to sound ------------------------------------------
@@ -206,10 +246,10 @@ def test_new_exercise_is_unsound_until_filled_then_sound(tmp_path):
     root = shutil.copytree(root, tmp_path / "filled")
     for rel, text in FILLED.items():
         (root / rel).write_text(text)
-    result = run_selfcheck(course_dir=root, exercises=["square_sum"], max_mutants=6)
+    result = run_selfcheck(course_dir=root, exercises=["square_sum"], max_mutants=4)
     (report,) = result.exercises
     assert result.sound, report.problems
-    assert report.mutation.tried == 6 and report.mutation.killed == 6 and report.mutation.found > 6
+    assert report.mutation.tried == 4 and report.mutation.killed == 4 and report.mutation.found > 4
 
     # Checks that look only at shapes let value mistakes through: survivors, and a threshold fails.
     root = shutil.copytree(root, tmp_path / "weak")
