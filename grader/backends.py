@@ -80,6 +80,10 @@ def claim_core(lock_dir: Path, wait_s: float = CORE_WAIT_SECONDS) -> tuple[int, 
         for core in cores:
             fd = os.open(lock_dir / f"cpu{core}.lock", os.O_CREAT | os.O_RDWR, 0o666)
             try:
+                os.fchmod(fd, 0o666)  # other users' batches lock the same cores
+            except OSError:
+                pass
+            try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 os.close(fd)

@@ -115,6 +115,41 @@ def _progress(console: Console) -> Progress:
                     TextColumn("[dim]{task.fields[last]}"), console=console)
 
 
+class Recorder:
+    """Saves each graded student the moment its Outcome arrives: report, then Gradescope file."""
+
+    def __init__(self, out: Path, settings_sha: str, digests: dict[str, str]):
+        self.out, self.settings_sha, self.digests = out, settings_sha, digests
+        self.advance = lambda name: None  # the progress bar's, once it exists
+        self.graded: list[str] = []
+        self.failures: dict[str, str] = {}  # student -> why the grader could not grade it
+        self.broken: list[str] = []  # the course's own checks are broken: the batch stops
+
+    def __call__(self, outcome: Outcome) -> bool:
+        """Record one Outcome; False asks the backend to stop handing out students."""
+        name = outcome.student
+        if outcome.report is None:
+            self.failures[name] = outcome.error or "not graded"
+            self.advance(name)
+            return True
+        report = report_from_dict(outcome.report)
+        bad = [e for e in report.exercises if e.error and e.error.startswith("the course's checks are broken")]
+        if bad:
+            self.broken += [f"{e.id}: {e.error}" for e in bad]
+            self.failures[name] = "the course's checks are broken"
+            return False
+        stamp = {"settings_sha256": self.settings_sha, "submission_sha256": self.digests[name]}
+        try:
+            atomic_write(self.out / "reports" / f"{name}.json",
+                         json.dumps({**outcome.report, "batch": stamp}, indent=2) + "\n")
+            write_gradescope(report, self.out / "gradescope" / f"{name}.json")
+        except OSError as exc:
+            raise GraderError(f"cannot write the report of {name} in {self.out}: {exc}") from None
+        self.graded.append(name)
+        self.advance(name)
+        return True
+
+
 def _lock_out(out: Path) -> int:
     """An exclusive lock on the output folder for the run: two batches never write one folder."""
     out.mkdir(parents=True, exist_ok=True)
@@ -177,77 +212,64 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
         todo = [s for s in students if s.name not in done]
         if ignored:
             console.print(f"[yellow]ignored (not a folder or .zip): {', '.join(ignored)}[/yellow]")
-        failures: dict[str, str] = {}
-        graded: list[str] = []  # students graded by this run
-        broken: list[str] = []
+        record = Recorder(out, settings_sha, {s.name: s.digest for s in todo})
         interrupted = False
         t0 = time.monotonic()
         if todo:
-            n, gpus, threads = _plan_workers(backend, settings, workers, len(todo), console)
-            spec = GraderSpec(course.root, settings, hidden=(out, LOCK_DIR), pin=settings.timing, threads=threads)
-            if backend == "ray":
-                from grader.ray_backend import RayBackend
-
-                runner = RayBackend(spec, workers)
-            else:
-                runner = LocalBackend(spec, n, gpus)
+            runner = _backend(backend, course, settings, out, workers, len(todo), console)
             console.print(f"Grading {len(todo)} of {len(students)} students ({len(done)} already graded) in "
                           f"{', '.join(settings_doc['exercises'])} on {settings.device}, timing "
                           f"{'on' if settings.timing else 'off'}, with {runner.describe()}")
-            by_name = {s.name: s for s in todo}
-            progress = _progress(console)
-            task = progress.add_task("grading", total=len(students), completed=len(done), last="")
-
-            def on_outcome(outcome: Outcome) -> bool:
-                if outcome.report is not None:
-                    report = report_from_dict(outcome.report)
-                    bad = [e.id for e in report.exercises if e.error and e.error.startswith("the course's checks are broken")]
-                    if bad:
-                        broken.extend(f"{i}: {report.exercise(i).error}" for i in bad)
-                        failures[outcome.student] = "the course's checks are broken"
-                        return False
-                    doc = {**outcome.report, "batch": {"settings_sha256": settings_sha,
-                                                       "submission_sha256": by_name[outcome.student].digest}}
-                    try:
-                        atomic_write(reports_dir / f"{outcome.student}.json", json.dumps(doc, indent=2) + "\n")
-                        write_gradescope(report, gradescope_dir / f"{outcome.student}.json")
-                    except OSError as exc:
-                        raise GraderError(f"cannot write the report of {outcome.student} in {out}: {exc}") from None
-                    graded.append(outcome.student)
-                else:
-                    failures[outcome.student] = outcome.error or "not graded"
-                progress.update(task, advance=1, last=escape(outcome.student))
-                return True
-
-            on_term = threading.current_thread() is threading.main_thread()
-            old_term = signal.signal(signal.SIGTERM, signal.default_int_handler) if on_term else None
-            try:
-                with progress:
-                    runner.run([Job(s.name, str(s.path)) for s in todo], on_outcome)
-            except KeyboardInterrupt:
-                interrupted = True
-            finally:
-                if on_term:
-                    signal.signal(signal.SIGTERM, old_term)
+            interrupted = _run(runner, todo, record, len(students), len(done), console)
         else:
             console.print(f"all {len(students)} students are already graded (--force grades them again)")
-        rows = _rebuild(students, settings_doc, settings_sha, out, failures, interrupted)
+        rows = _rebuild(students, settings_doc, settings_sha, out, record.failures, interrupted)
     finally:
         os.close(lock)
     elapsed = time.monotonic() - t0
-    if graded:
-        console.print(f"graded {_students(len(graded))} in {elapsed:.1f} s ({elapsed / len(graded):.2f} s/student, "
+    if record.graded:
+        console.print(f"graded {_students(len(record.graded))} in {elapsed:.1f} s "
+                      f"({elapsed / len(record.graded):.2f} s/student, "
                       f"start-up included); {len(done)} were already graded")
     write_summary(summarize(rows), console)
     console.print(f"reports: {reports_dir}/  gradebook: {out / 'gradebook.csv'}  gradescope: {gradescope_dir}/")
-    if broken:
-        raise GraderError(f"the checks are broken, batch stopped: {'; '.join(dict.fromkeys(broken))}")
+    if record.broken:
+        raise GraderError(f"the checks are broken, batch stopped: {'; '.join(dict.fromkeys(record.broken))}")
     if interrupted:
         left = sum(1 for r in rows if r.report is None)
         console.print(f"[yellow]interrupted: {_students(left)} not graded yet; run the same command again "
                       "to grade the rest (graded students are kept)[/yellow]")
         return INTERRUPTED
     return 1 if any(r.report is None for r in rows) else 0
+
+
+def _backend(backend: str, course: Course, settings: Settings, out: Path, workers: int | None, todo: int,
+             console: Console):
+    n, gpus, threads = _plan_workers(backend, settings, workers, todo, console)
+    spec = GraderSpec(course.root, settings, hidden=(out, LOCK_DIR), pin=settings.timing, threads=threads)
+    if backend == "ray":
+        from grader.ray_backend import RayBackend
+
+        return RayBackend(spec, workers)
+    return LocalBackend(spec, n, gpus)
+
+
+def _run(runner, todo: list[Student], record: Recorder, total: int, done: int, console: Console) -> bool:
+    """Grade ``todo`` under a progress bar; True when interrupted (Ctrl-C, or SIGTERM: the same here)."""
+    progress = _progress(console)
+    task = progress.add_task("grading", total=total, completed=done, last="")
+    record.advance = lambda name: progress.update(task, advance=1, last=escape(name))
+    on_main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGTERM, signal.default_int_handler) if on_main else None
+    try:
+        with progress:
+            runner.run([Job(s.name, str(s.path)) for s in todo], record)
+    except KeyboardInterrupt:
+        return True
+    finally:
+        if on_main:
+            signal.signal(signal.SIGTERM, old)
+    return False
 
 
 def _students(n: int) -> str:
