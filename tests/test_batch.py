@@ -25,6 +25,7 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from grader.backends import claim_core
+from grader.batch import check_settings, digest, load_saved
 from grader.cli import app
 from grader.errors import GraderError
 from grader.gradebook import Row, gradebook_csv, summarize, write_summary
@@ -219,7 +220,15 @@ def test_other_settings_are_refused_unless_forced(graded_class, tmp_path):
     shutil.copytree(out, work)
     code, output = batch(str(folder), "--out", str(work), "-e", "sigmoid", "--timing")
     assert code == 2 and "other settings" in output and "timing False → True" in output, output
-    assert json.loads((work / "batch.json").read_text())["settings"]["timing"] is False
+    saved = json.loads((work / "batch.json").read_text())["settings"]
+    assert saved["timing"] is False
+    # --force takes the new settings, after which no saved report matches them: everyone is regraded.
+    forced = {**saved, "timing": True}
+    check_settings(work, forced, force=True)
+    assert json.loads((work / "batch.json").read_text())["settings"] == forced
+    alice = json.loads((work / "reports" / "alice.json").read_text())["batch"]
+    assert load_saved(work / "reports" / "alice.json", digest(saved), alice["submission_sha256"])
+    assert load_saved(work / "reports" / "alice.json", digest(forced), alice["submission_sha256"]) is None
 
 
 def _batch_process(folder: Path, out: Path) -> subprocess.Popen:
