@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -185,8 +185,17 @@ def _plan_workers(backend: str, settings: Settings, workers: int | None, todo: i
     return n, gpus, (1 if settings.timing else max(1, cores // n))
 
 
+@dataclass(frozen=True)
+class Certify:
+    """Issue signed certificates to students at or above ``pass_mark`` percent."""
+
+    key: Path
+    pass_mark: float
+
+
 def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Path, workers: int | None = None,
-              backend: str = "local", force: bool = False, console: Console | None = None) -> int:
+              backend: str = "local", force: bool = False, console: Console | None = None,
+              certify: Certify | None = None) -> int:
     """Grade every student of ``submissions`` into ``out``; 0 when every student has a report.
 
     Returns 1 when some students could not be graded (the grader failed on them; a re-run retries
@@ -194,6 +203,8 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
     cannot run at all (a bad folder, other settings in ``out``, broken checks).
     """
     console = console or Console()
+    if certify is not None:
+        _check_certify(certify)
     if backend not in BACKENDS:
         raise GraderError(f"invalid backend {backend!r} (choose from {', '.join(BACKENDS)})")
     if workers is not None and workers < 1:
@@ -216,7 +227,8 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
         interrupted = False
         t0 = time.monotonic()
         if todo:
-            runner = _backend(backend, course, settings, out, workers, len(todo), console)
+            runner = _backend(backend, course, settings, out, workers, len(todo), console,
+                              (certify.key.resolve().parent,) if certify else ())
             console.print(f"Grading {len(todo)} of {len(students)} students ({len(done)} already graded) in "
                           f"{', '.join(settings_doc['exercises'])} on {settings.device}, timing "
                           f"{'on' if settings.timing else 'off'}, with {runner.describe()}")
@@ -224,6 +236,11 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
         else:
             console.print(f"all {len(students)} students are already graded (--force grades them again)")
         rows = _rebuild(students, settings_doc, settings_sha, out, record.failures, interrupted)
+        write_class_page(rows, out / "summary.html", course.title)
+        if certify is not None:
+            issued = _issue_certificates(rows, students, course, settings_doc, out, certify)
+            console.print(f"certificates: {_students(issued)} at or above {certify.pass_mark:g}% in "
+                          f"{out / 'certificates'}/")
     finally:
         os.close(lock)
     elapsed = time.monotonic() - t0
@@ -232,7 +249,8 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
                       f"({elapsed / len(record.graded):.2f} s/student, "
                       f"start-up included); {len(done)} were already graded")
     write_summary(summarize(rows), console)
-    console.print(f"reports: {reports_dir}/  gradebook: {out / 'gradebook.csv'}  gradescope: {gradescope_dir}/")
+    console.print(f"reports: {reports_dir}/  gradebook: {out / 'gradebook.csv'}  gradescope: {gradescope_dir}/  "
+                  f"summary: {out / 'summary.html'}")
     if record.broken:
         raise GraderError(f"the checks are broken, batch stopped: {'; '.join(dict.fromkeys(record.broken))}")
     if interrupted:
@@ -244,9 +262,10 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
 
 
 def _backend(backend: str, course: Course, settings: Settings, out: Path, workers: int | None, todo: int,
-             console: Console):
+             console: Console, extra_hidden: tuple[Path, ...] = ()):
     n, gpus, threads = _plan_workers(backend, settings, workers, todo, console)
-    spec = GraderSpec(course.root, settings, hidden=(out, LOCK_DIR), pin=settings.timing, threads=threads)
+    spec = GraderSpec(course.root, settings, hidden=(out, LOCK_DIR, *extra_hidden), pin=settings.timing,
+                      threads=threads)
     if backend == "ray":
         from grader.ray_backend import RayBackend
 
@@ -292,3 +311,42 @@ def _rebuild(students: list[Student], settings_doc: dict, settings_sha: str, out
         rows.append(Row(s.name, report))
     write_gradebook(rows, list(settings_doc["exercises"]), out / "gradebook.csv")
     return rows
+
+
+def write_class_page(rows: list[Row], path: Path, title: str) -> None:
+    """summary.html from the rows' saved reports and the reasons of those not graded."""
+    from grader.summary import write_summary as write_page
+
+    write_page({r.student: r.report for r in rows if r.report is not None}, path, title,
+               errors={r.student: r.error or "not graded" for r in rows if r.report is None})
+
+
+def _check_certify(certify: Certify) -> None:
+    """Fail before grading, not after, when certificates could not be issued."""
+    from grader.certify import load_private_key
+
+    if not 0.0 <= certify.pass_mark <= 100.0:
+        raise GraderError(f"invalid --pass-mark {certify.pass_mark:g} (a percentage from 0 to 100)")
+    load_private_key(certify.key)
+
+
+def _issue_certificates(rows: list[Row], students: list[Student], course: Course, settings_doc: dict, out: Path,
+                        certify: Certify) -> int:
+    """Sign a certificate for every student at or above the pass mark; withdraw stale ones below it."""
+    from grader.certify import issue, load_private_key
+
+    key = load_private_key(certify.key)  # read here, in the trusted parent, after every worker is gone
+    paths = {s.name: s.path for s in students}
+    issued = 0
+    for row in rows:
+        stale = [out / "certificates" / f"{row.student}{ext}" for ext in (".json", ".html")]
+        cert = None
+        if row.report is not None:
+            cert = issue(row.report, course, row.student, paths[row.student], key, certify.pass_mark, out,
+                         exercise_ids=list(settings_doc["exercises"]))
+        if cert is None:
+            for p in stale:
+                p.unlink(missing_ok=True)
+        else:
+            issued += 1
+    return issued

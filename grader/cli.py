@@ -164,16 +164,22 @@ def batch(
     course: CourseOpt = None,
     call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into a submission may take.")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
+    certify: Annotated[bool, typer.Option("--certify", help="Sign certificates for students at or above --pass-mark.")] = False,
+    key: Annotated[Optional[Path], typer.Option("--key", help="The Ed25519 private key (grade keys init) for --certify.")] = None,
+    pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percentage of the total needed for a certificate.")] = 50.0,
 ) -> None:
     """Grade a class: every folder or .zip in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
     def body() -> int:
-        from grader.batch import run_batch
+        from grader.batch import Certify, run_batch
 
+        if certify and key is None:
+            raise GraderError("--certify needs --key FILE (make one with: grade keys init --out DIR)")
         limits = {"call_seconds": call_timeout, "memory_bytes": memory}
         c, settings = _settings(course, submissions, exercise, device, timing, limits)
         return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
-                         backend=backend, force=force, console=console)
+                         backend=backend, force=force, console=console,
+                         certify=Certify(key, pass_mark) if certify else None)
 
     _exit(body)
 

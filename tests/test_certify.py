@@ -128,3 +128,27 @@ def test_summary_page_renders_in_headless_chromium(tmp_path):
         capture_output=True, text=True, timeout=120)
     assert 'data-rendered="true"' in dom.stdout, dom.stderr[-2000:]
     assert "dan" in dom.stdout and "not a zip" in dom.stdout
+
+
+def test_batch_certifies_only_students_at_the_pass_mark(keys, tmp_path):
+    class_dir = tmp_path / "class"
+    shutil.copytree(ROOT / "solutions" / "sigmoid", class_dir / "ada" / "sigmoid")
+    shutil.copytree(ROOT / "exercises" / "sigmoid", class_dir / "bob" / "sigmoid")
+    out = tmp_path / "out"
+    args = ["--course", str(ROOT), "batch", str(class_dir), "--out", str(out), "-e", "sigmoid", "--no-timing",
+            "--workers", "1", "--certify", "--key", str(keys[0]), "--pass-mark", "80"]
+    result = runner.invoke(app, args, env={"COLUMNS": "150"})
+    assert result.exit_code == 0, result.output
+    assert (out / "certificates" / "ada.json").is_file() and (out / "certificates" / "ada.html").is_file()
+    assert not (out / "certificates" / "bob.json").exists()
+    verified = runner.invoke(app, ["verify", str(out / "certificates" / "ada.json"), "--public-key", str(keys[1])])
+    assert verified.exit_code == 0, verified.output
+    page = (out / "summary.html").read_text()
+    assert "ada" in page and "bob" in page and "data:image/png;base64," in page
+
+
+def test_batch_certify_needs_a_readable_key(tmp_path):
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    result = runner.invoke(app, ["--course", str(ROOT), "batch", str(tmp_path / "class"), "--out", str(tmp_path / "o"),
+                                 "--certify", "--key", str(tmp_path / "missing.key")])
+    assert result.exit_code == 2 and "cannot read the signing key" in result.output
