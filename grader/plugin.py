@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from grader import timing
 from grader.checks import CheckFailure, StudentError
 from grader.discover import Course, Exercise, is_hidden
 from grader.results import CheckResult
@@ -22,6 +23,7 @@ from grader.submission import Staged
 
 # Extra item factories (timing, memory): callables (parent_node, exercise, plugin) -> iterable of items.
 ITEM_FACTORIES: list = []
+ITEM_FACTORIES.append(timing.collect)
 KIND_RANK = {"correctness": 0, "timing": 1, "memory": 2}
 
 
@@ -161,7 +163,8 @@ class GradePlugin:
         if handle is not None:
             handle.close()
         self.call_timeout()
-        handle = self.sandbox.start(self.staged.root, exercise.id, exercise.forbidden)
+        handle = self.sandbox.start(self.staged.root, exercise.id, exercise.forbidden,
+                                    extra=timing.worker_config(exercise, self.settings))
         self.workers[exercise.id] = handle
         if handle.layers and not self.isolation:
             self.isolation = list(handle.layers)
@@ -234,7 +237,9 @@ class GradePlugin:
         measured = getattr(item, "measured", None)
         result = CheckResult(
             name=check_name(item), kind=kind, hidden=hidden, status=status,
-            score=points if status == "passed" else 0.0, max_score=points, message=message,
+            score=points if status == "passed" else 0.0, message=message,
+            # A check skipped by request (--no-timing) is left out of the score, not lost.
+            max_score=0.0 if status == "skipped" and getattr(item, "uncounted", False) else points,
             duration_s=round(call.duration, 4),
             timing=measured if kind == "timing" else None, memory=measured if kind == "memory" else None)
         self.results.setdefault(exercise.id, []).append(result)
@@ -245,6 +250,8 @@ def classify(excinfo, hidden: bool, when: str) -> tuple[str, str]:
     if excinfo is None:
         return "error", "the check failed without an exception"
     exc = excinfo.value
+    if getattr(exc, "grade_status", None) == "error":  # the grader could not judge (e.g. noisy timing)
+        return "error", str(exc)
     if isinstance(exc, WorkerFailure):
         return ("timeout" if exc.kind == "timeout" else "failed"), str(exc)
     if isinstance(exc, MissingExercise):

@@ -146,6 +146,7 @@ class WorkerHandle:
     limits: Limits
     layers: list[str] = field(default_factory=list)
     dead: str | None = None
+    hello: dict = field(default_factory=dict)  # what the worker reported before importing the submission
 
     def request(self, message: dict, timeout: float) -> dict:
         """Send one request and decode the reply; raise WorkerFailure if the worker cannot answer."""
@@ -317,8 +318,12 @@ class Sandbox:
         self._tmp = tempfile.mkdtemp(prefix="grade-")
         os.chmod(self._tmp, 0o711)
 
-    def start(self, scratch: Path, exercise: str, forbidden: dict, threads: int = 1) -> WorkerHandle:
-        """Fork a worker whose working directory holds a copy of ``scratch`` and import ``exercise``."""
+    def start(self, scratch: Path, exercise: str, forbidden: dict, threads: int = 1,
+              extra: dict | None = None) -> WorkerHandle:
+        """Fork a worker whose working directory holds a copy of ``scratch`` and import ``exercise``.
+
+        ``extra`` joins the worker's config (e.g. ``timing``: the baselines to capture before import).
+        """
         n = next(_uids)
         # A uid of its own per live worker: its processes can be counted, limited and swept.
         uid = UID_BASE + (os.getpid() % 4_000_000) * 512 + n % 512 if os.geteuid() == 0 else None
@@ -336,6 +341,7 @@ class Sandbox:
                        "open_files": self.limits.open_files, "cpu_seconds": self.limits.cpu_seconds,
                        "memory_bytes": self.limits.memory_bytes, "scratch_bytes": self.limits.scratch_bytes,
                        "cuda": cuda},
+            **(extra or {}),
         }
         pid, sock = self.zygote.spawn(cfg)
         handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, self.limits)
@@ -347,6 +353,7 @@ class Sandbox:
             raise WorkerFailure(failure.kind, f"loading the submission failed: {failure}") from None
         value = hello.get("value")
         handle.layers = [str(x) for x in value.get("layers", [])] if isinstance(value, dict) else []
+        handle.hello = dict(value) if isinstance(value, dict) else {}
         return handle
 
     def close(self) -> None:

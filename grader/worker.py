@@ -33,6 +33,11 @@ ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VIS
 
 _libc = ctypes.CDLL(None, use_errno=True)
 EXTRA_OPS: dict = {}  # op name -> handler(worker, request) -> value; filled by timing and memory modules
+# Callables (cfg) -> dict run in a fresh worker before the submission is imported (what they capture
+# can be trusted); their dicts join the hello frame. Filled by the timing module.
+PRELOAD_HOOKS: list = []
+# Further grader modules whose functions the integrity check watches (grader.timing_worker adds itself).
+WATCHED_MODULES: list = []
 
 
 def _check(rc: int, what: str) -> None:
@@ -343,7 +348,10 @@ def _spawn(control: socket.socket, cfg: dict, statuses: dict) -> None:
             os.closerange(fd + 1, 65536)
             layers = isolate(cfg, child_end)
             torch.set_num_threads(int(cfg.get("threads", 1)))
-            codec.send(child_end, codec.encode({"ok": True, "value": {"layers": layers}}))
+            hello = {"layers": layers}
+            for hook in PRELOAD_HOOKS:
+                hello.update(hook(cfg) or {})
+            codec.send(child_end, codec.encode({"ok": True, "value": hello}))
             worker = Worker(child_end, cfg)
             worker.load()
             worker.serve()
@@ -390,4 +398,8 @@ def zygote(fd: int) -> None:
 
 
 if __name__ == "__main__":
-    zygote(int(sys.argv[1]))
+    # Run the imported module's zygote, not __main__'s: EXTRA_OPS and PRELOAD_HOOKS are filled in the
+    # module that grader.timing and grader.memory import, and a second copy would stay empty.
+    from grader import worker as _module
+
+    _module.zygote(int(sys.argv[1]))

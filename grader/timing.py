@@ -1,0 +1,261 @@
+"""Timing checks: the ``[[timing]]`` tables of ``exercise.toml`` as scored pytest items.
+
+A table names the student function, a baseline (the library op, or a function of
+``grader.baselines``), the arguments (drawn fresh for every call), and per device a budget — the
+largest allowed ratio of the student's time to the baseline's — with the input sizes::
+
+    [[timing]]
+    function = "softmax"
+    baseline = "torch.softmax"
+    args = [{randn = ["n", "d"]}]
+    kwargs = {dim = -1}
+    points = 1
+    cpu = {budget = 4.0, sizes = {n = 1024, d = 1024}}
+    cuda = {budget = 4.0, sizes = {n = 8192, d = 4096}}
+
+Optional keys, at the top of the table or inside ``cpu``/``cuda``: ``name`` (the check's name),
+``dtype`` (of generated floats, default float32), ``rounds`` and ``max_rounds``, ``check_every``
+(how often an output of a timed call is compared with the baseline's; 0 never), ``min_ratio``
+(faster than this is flagged for review, default 0.2), ``rtol``/``atol`` for that comparison,
+``mutates`` (the function updates its arguments: compare them too) and ``target_ms`` (a block's
+length). A timing check runs only when every correctness check of its exercise passed; the
+measurement itself lives in :mod:`grader.timing_session`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from grader import timing_worker  # also registers the worker's timing requests
+from grader.checks import CheckFailure
+from grader.codec import DTYPES
+from grader.discover import Exercise
+from grader.errors import GraderError
+from grader.timing_session import Plan, Session, TimingInconclusive, resolve
+
+GEN_KINDS = ("randn", "rand", "randint", "zeros", "ones")
+DRAW_ATEN = ("empty", "normal", "uniform", "random", "fill", "mul")  # what drawing inputs dispatches to
+DEVICES = ("cpu", "cuda")
+OPTIONS = {"name": str, "dtype": str, "rounds": int, "max_rounds": int, "check_every": int,
+           "min_ratio": float, "rtol": float, "atol": float, "mutates": bool, "target_ms": float}
+TABLE_KEYS = {"function", "baseline", "args", "kwargs", "points", *DEVICES, *OPTIONS}
+DEVICE_KEYS = {"budget", "sizes", *(set(OPTIONS) - {"name", "mutates"})}
+
+@dataclass(frozen=True)
+class Budget:
+    """One ``[[timing]]`` table as written, validated."""
+
+    name: str
+    function: str
+    baseline: str
+    args: tuple
+    kwargs: dict
+    points: float
+    options: dict = field(default_factory=dict)
+    devices: dict = field(default_factory=dict)  # "cpu"/"cuda" -> {"budget", "sizes", options...}
+
+
+def _number(value, where: str, kind=float, positive: bool = True):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
+        raise GraderError(f"invalid value {value!r} in {where} (a number)")
+    if positive and value <= 0:
+        raise GraderError(f"invalid value {value!r} in {where} (a positive number)")
+    return kind(value)
+
+
+def _options(table: dict, allowed: set, where: str) -> dict:
+    out = {}
+    for key in allowed & set(table) & set(OPTIONS):
+        kind, value = OPTIONS[key], table[key]
+        if kind in (int, float):
+            out[key] = _number(value, f"{where}.{key}", kind, positive=key not in ("check_every",))
+            if key == "check_every" and out[key] < 0:
+                raise GraderError(f"invalid value {value!r} in {where}.{key}")
+        elif not isinstance(value, kind):
+            raise GraderError(f"invalid value {value!r} in {where}.{key} (a {kind.__name__})")
+        else:
+            out[key] = value
+    if "dtype" in out and out["dtype"] not in DTYPES:
+        raise GraderError(f"invalid dtype {out['dtype']!r} in {where}")
+    return out
+
+
+def parse_tables(exercise: Exercise) -> list[Budget]:
+    """The exercise's ``[[timing]]`` tables, checked; a GraderError names what is wrong and where."""
+    budgets: list[Budget] = []
+    drawn = sorted(a for a in exercise.forbidden.get("aten", ()) if str(a).rstrip("_") in DRAW_ATEN)
+    if exercise.timing and drawn:
+        raise GraderError(f"[forbidden] aten of {exercise.toml} lists {', '.join(drawn)}, which the timing checks "
+                          f"need to draw their inputs inside the worker's guard")
+    for i, table in enumerate(exercise.timing):
+        where = f"{exercise.toml} [[timing]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise GraderError(f"invalid table in {where}")
+        unknown = set(table) - TABLE_KEYS
+        if unknown:
+            raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where} (known: {', '.join(sorted(TABLE_KEYS))})")
+        for key in ("function", "baseline", "args"):
+            if key not in table:
+                raise GraderError(f"missing {key!r} in {where}")
+        function, baseline = table["function"], table["baseline"]
+        if function not in exercise.functions:
+            raise GraderError(f"invalid function {function!r} in {where} (the exercise defines "
+                              f"{', '.join(exercise.functions)})")
+        try:
+            if not callable(resolve(str(baseline))):
+                raise ImportError(baseline)
+        except (ImportError, AttributeError):
+            raise GraderError(f"invalid baseline {baseline!r} in {where} (not an importable callable)") from None
+        args, kwargs = table["args"], table.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise GraderError(f"invalid args or kwargs in {where} (a list and a table)")
+        devices = {}
+        for device in DEVICES:
+            if device not in table:
+                continue
+            spec = table[device]
+            if not isinstance(spec, dict) or "budget" not in spec:
+                raise GraderError(f"missing 'budget' in {where}.{device}")
+            unknown = set(spec) - DEVICE_KEYS
+            if unknown:
+                raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where}.{device}")
+            sizes = spec.get("sizes", {})
+            if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
+                raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
+            devices[device] = {"budget": _number(spec["budget"], f"{where}.{device}.budget"), "sizes": sizes,
+                               **_options(spec, DEVICE_KEYS, f"{where}.{device}")}
+        if not devices:
+            raise GraderError(f"no budget in {where} (a cpu or cuda table)")
+        options = _options(table, set(OPTIONS), where)
+        name = options.pop("name", None) or f"timing_{function}"
+        if any(b.name == name for b in budgets):
+            name = f"{name}_{i + 1}"
+        budget = Budget(name, function, str(baseline), tuple(args), dict(kwargs),
+                        _number(table.get("points", 1), f"{where}.points"), options, devices)
+        for device in devices:  # every size name resolves and every spec is well formed
+            plan_for(budget, device, where)
+        budgets.append(budget)
+    return budgets
+
+
+def _dims(dims, sizes: dict, where: str) -> list[int]:
+    if not isinstance(dims, list):
+        raise GraderError(f"invalid dimensions {dims!r} in {where} (a list)")
+    out = []
+    for d in dims:
+        if isinstance(d, str):
+            if d not in sizes:
+                raise GraderError(f"unknown size {d!r} in {where} (sizes: {', '.join(sorted(sizes)) or 'none'})")
+            d = sizes[d]
+        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+            raise GraderError(f"invalid dimension {d!r} in {where}")
+        out.append(d)
+    return out
+
+
+def _value(value, sizes: dict, dtype: str, where: str):
+    """An argument as the worker draws it: generated specs become {"$gen": {...}}, the rest stays."""
+    if isinstance(value, dict):
+        kinds = [k for k in GEN_KINDS if k in value]
+        if len(kinds) == 1:
+            kind = kinds[0]
+            extra = set(value) - {kind, "dtype", "scale"}
+            if extra:
+                raise GraderError(f"unknown key {sorted(extra)[0]!r} in {where}")
+            spec = {"kind": kind, "dtype": value.get("dtype", "int64" if kind == "randint" else dtype)}
+            if spec["dtype"] not in DTYPES:
+                raise GraderError(f"invalid dtype {spec['dtype']!r} in {where}")
+            if kind == "randint":
+                body = value[kind]
+                if not (isinstance(body, list) and len(body) == 3 and all(isinstance(x, int) for x in body[:2])
+                        and body[0] < body[1]):
+                    raise GraderError(f"invalid randint {body!r} in {where} (low, high, [dims])")
+                spec.update(low=body[0], high=body[1], shape=_dims(body[2], sizes, where))
+            else:
+                spec["shape"] = _dims(value[kind], sizes, where)
+            if "scale" in value:
+                spec["scale"] = _number(value["scale"], f"{where}.scale")
+            floating = DTYPES[spec["dtype"]].is_floating_point
+            if kind in ("randn", "rand") and not floating:
+                raise GraderError(f"invalid dtype {spec['dtype']!r} for {kind} in {where}")
+            return {timing_worker.GEN_KEY: spec}
+        return {k: _value(v, sizes, dtype, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_value(v, sizes, dtype, where) for v in value]
+    return value
+
+
+def plan_for(budget: Budget, device: str, where: str = "") -> Plan | None:
+    """The measurement plan on ``device`` ("cpu", "cuda", "cuda:1"), or None without a budget for it."""
+    spec = budget.devices.get(device.split(":")[0])
+    if spec is None:
+        return None
+    options = {**budget.options, **{k: v for k, v in spec.items() if k not in ("budget", "sizes")}}
+    dtype = options.get("dtype", "float32")
+    where = where or budget.name
+    template = {"args": [_value(a, spec["sizes"], dtype, f"{where} args[{i}]") for i, a in enumerate(budget.args)],
+                "kwargs": {k: _value(v, spec["sizes"], dtype, f"{where} kwargs.{k}") for k, v in budget.kwargs.items()}}
+    min_rounds = int(options.get("rounds", 10))
+    return Plan(function=budget.function, baseline=budget.baseline, template=template, device=device,
+                budget=spec["budget"], min_rounds=min_rounds,
+                max_rounds=max(min_rounds, int(options.get("max_rounds", 4 * min_rounds))),
+                check_every=int(options.get("check_every", 3)), min_ratio=float(options.get("min_ratio", 0.2)),
+                rtol=options.get("rtol"), atol=options.get("atol"), mutates=bool(options.get("mutates", False)),
+                target_ms=options.get("target_ms"))
+
+
+def worker_config(exercise: Exercise, settings) -> dict:
+    """What a worker must capture before the submission is imported: the baselines it will time."""
+    if not exercise.timing or not settings.timing:
+        return {}
+    baselines = sorted({str(t.get("baseline")) for t in exercise.timing if isinstance(t, dict)})
+    return {"timing": {"baselines": baselines}}
+
+
+class TimingItem(pytest.Item):
+    """One timing check: skipped unless every correctness check of the exercise passed."""
+
+    def __init__(self, *, budget: Budget, exercise: Exercise, plugin, **kwargs):
+        super().__init__(**kwargs)
+        self.budget = budget
+        self.exercise = exercise
+        self.plugin = plugin
+        self.points = budget.points
+        self.kind = "timing"
+        self.measured: dict | None = None
+        self.uncounted = False  # skipped by request (--no-timing, no budget here): not part of the score
+
+    def runtest(self) -> None:
+        plugin, device = self.plugin, self.plugin.settings.device
+        if not plugin.settings.timing:
+            self.uncounted = True
+            pytest.skip("timing checks are off (--no-timing)")
+        plan = plan_for(self.budget, device)
+        if plan is None:
+            self.uncounted = True
+            pytest.skip(f"no timing budget for {device}")
+        passed, failed = plugin.correctness_passed(self.exercise.id)
+        if not passed:
+            pytest.skip(f"not timed: {failed or 'no'} correctness check(s) "
+                        f"{'failed' if failed else 'ran'}; speed counts only for a correct answer")
+        handle = plugin.worker(self.exercise)
+        result = Session(handle, plan, remaining=plugin.call_timeout).run()
+        self.measured = result.to_dict() if result.ratio is not None else None  # the schema: a float ratio or null
+        if result.verdict == "noisy":
+            raise TimingInconclusive(result.message)
+        if result.verdict != "passed":
+            raise CheckFailure(result.message)
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def collect(parent, exercise: Exercise, plugin):
+    """The item factory registered with the plugin: one TimingItem per ``[[timing]]`` table."""
+    for budget in parse_tables(exercise):
+        yield TimingItem.from_parent(parent, name=budget.name, budget=budget, exercise=exercise, plugin=plugin)
