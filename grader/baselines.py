@@ -142,3 +142,38 @@ def decode_step(x_t: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor,
     K, V = torch.cat((cache_k, k), dim=2), torch.cat((cache_v, v), dim=2)  # (B, H, T_past + 1, dh)
     out = torch.softmax(q @ K.transpose(-2, -1) * dh ** -0.5, dim=-1) @ V  # (B, H, 1, dh)
     return out.transpose(1, 2).reshape(B, 1, d_model) @ Wo.T, K, V
+
+
+def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric per-row int8 codes round(w / scale) with scale = max|w_row| / 127 (zero rows: 0)."""
+    scale = w.abs().amax(dim=1) / 127  # (rows,)
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    return torch.round(w / safe[:, None]).clamp(-127, 127).to(torch.int8), scale
+
+
+def magnitude_prune(w: torch.Tensor, sparsity: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Zero the round(sparsity · numel) smallest |w| (ties: lower flat index first); mask True = kept."""
+    k = round(sparsity * w.numel())
+    order = torch.argsort(w.abs().reshape(-1), stable=True)  # (numel,)
+    mask = torch.ones(w.numel(), dtype=torch.bool, device=w.device)
+    mask[order[:k]] = False
+    mask = mask.view(w.shape)
+    return torch.where(mask, w, torch.zeros((), dtype=w.dtype, device=w.device)), mask
+
+
+def distill_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, T: float) -> torch.Tensor:
+    """T² · KL(softmax(teacher / T) ‖ softmax(student / T)), summed and divided by the batch size."""
+    log_s = torch.log_softmax(student_logits / T, dim=-1)
+    log_t = torch.log_softmax(teacher_logits / T, dim=-1)
+    return torch.nn.functional.kl_div(log_s, log_t, reduction="batchmean", log_target=True) * T**2
+
+
+def lora_linear(x: torch.Tensor, W: torch.Tensor, A: torch.Tensor, B: torch.Tensor, alpha: float) -> torch.Tensor:
+    """x Wᵀ + (alpha / r) · (x Aᵀ) Bᵀ without forming W + BA."""
+    return torch.nn.functional.linear(x, W) + (alpha / A.shape[0]) * ((x @ A.T) @ B.T)
+
+
+def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+                    block_size: int = 64) -> torch.Tensor:
+    """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
+    return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
