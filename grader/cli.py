@@ -22,6 +22,10 @@ ExerciseOpt = Annotated[Optional[list[str]], typer.Option("--exercise", "-e", he
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or auto (default: [tool.grade] device, else cpu).")]
 TimingOpt = Annotated[Optional[bool], typer.Option("--timing/--no-timing", help="Run the timing checks (default: on).")]
 CourseOpt = Annotated[Optional[Path], typer.Option("--course", help="The course folder (default: found from the current folder).")]
+SubmissionTimeoutOpt = Annotated[Optional[float], typer.Option("--submission-timeout", help="Seconds a whole submission may take.")]
+CpuTimeOpt = Annotated[Optional[int], typer.Option("--cpu-time", help="CPU seconds each worker process may use.")]
+ProcessesOpt = Annotated[Optional[int], typer.Option("--max-processes", help="Processes and threads a worker may run.")]
+FileSizeOpt = Annotated[Optional[str], typer.Option("--max-file-size", help="Largest file a worker may write, e.g. 64MiB.")]
 
 
 def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises, device, timing, limits=None):
@@ -70,6 +74,10 @@ def main(
     course: CourseOpt = None,
     call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into the submission may take.")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
+    submission_timeout: SubmissionTimeoutOpt = None,
+    cpu_time: CpuTimeOpt = None,
+    max_processes: ProcessesOpt = None,
+    max_file_size: FileSizeOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show more detail for failed checks.")] = False,
     fail_under: Annotated[Optional[float], typer.Option("--fail-under", help="Exit 1 when under PCT percent of the points of the checks that ran.")] = None,
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
@@ -83,7 +91,8 @@ def main(
         raise typer.Exit(0)
     if ctx.invoked_subcommand is not None:
         return
-    limits = {"call_seconds": call_timeout, "memory_bytes": memory}
+    limits = {"call_seconds": call_timeout, "memory_bytes": memory, "submission_seconds": submission_timeout,
+              "cpu_seconds": cpu_time, "processes": max_processes, "file_bytes": max_file_size}
     _exit(lambda: run_grade(course_dir=course, submission=submission, exercises=exercise, device=device,
                             timing=timing, json_path=json_path, limits=limits, verbose=verbose,
                             fail_under=fail_under, junit=junit, gradescope=gradescope, markdown=markdown))
@@ -164,6 +173,10 @@ def batch(
     course: CourseOpt = None,
     call_timeout: Annotated[Optional[float], typer.Option(help="Seconds one call into a submission may take.")] = None,
     memory: Annotated[Optional[str], typer.Option(help="Worker memory limit, e.g. 2GiB.")] = None,
+    submission_timeout: SubmissionTimeoutOpt = None,
+    cpu_time: CpuTimeOpt = None,
+    max_processes: ProcessesOpt = None,
+    max_file_size: FileSizeOpt = None,
     certify: Annotated[bool, typer.Option("--certify", help="Sign certificates for students at or above --pass-mark.")] = False,
     key: Annotated[Optional[Path], typer.Option("--key", help="The Ed25519 private key (grade keys init) for --certify.")] = None,
     pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percentage of the total needed for a certificate.")] = 50.0,
@@ -175,7 +188,8 @@ def batch(
 
         if certify and key is None:
             raise GraderError("--certify needs --key FILE (make one with: grade keys init --out DIR)")
-        limits = {"call_seconds": call_timeout, "memory_bytes": memory}
+        limits = {"call_seconds": call_timeout, "memory_bytes": memory, "submission_seconds": submission_timeout,
+                  "cpu_seconds": cpu_time, "processes": max_processes, "file_bytes": max_file_size}
         c, settings = _settings(course, submissions, exercise, device, timing, limits)
         return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
                          backend=backend, force=force, console=console,

@@ -9,10 +9,13 @@ concatenated raw bytes of every tensor it mentions. Decoding never runs code: it
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import math
+import re
 import socket
 import struct
+import time
 
 import torch
 
@@ -20,6 +23,8 @@ HEADER = struct.Struct("<II")
 MAX_JSON = 64 * 1024 * 1024
 MAX_BLOB = 4 * 1024 * 1024 * 1024 - 1
 MAX_DEPTH = 64
+MAX_INT_DIGITS = 4000
+DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,2})?")  # the only devices a decoded tensor may land on
 
 DTYPES = {
     "float64": torch.float64,
@@ -96,8 +101,22 @@ def encode(value: object) -> bytes:
 
 
 def decode(frame: bytes | memoryview, device_map: dict[str, str] | None = None) -> object:
-    """Decode one frame built by :func:`encode`, validating every size and tag."""
-    frame = memoryview(frame)
+    """Decode one frame built by :func:`encode`, validating every size and tag.
+
+    Any malformed input raises CodecError, never another exception: the frame may come from code
+    that was written to break the decoder.
+    """
+    try:
+        return _decode(memoryview(frame), device_map)
+    except CodecError:
+        raise
+    except RecursionError:
+        raise CodecError("value nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - a crafted frame must not crash the trusted side
+        raise CodecError(f"malformed frame ({type(exc).__name__})") from None
+
+
+def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
     if len(frame) < HEADER.size:
         raise CodecError("truncated frame")
     n_doc, n_blob = HEADER.unpack_from(frame)
@@ -106,7 +125,7 @@ def decode(frame: bytes | memoryview, device_map: dict[str, str] | None = None) 
     try:
         doc = json.loads(bytes(frame[HEADER.size:HEADER.size + n_doc]))
     except (ValueError, RecursionError) as exc:
-        raise CodecError(f"malformed frame: {exc}") from None
+        raise CodecError(f"malformed frame: {str(exc)[:200]}") from None
     blob = frame[HEADER.size + n_doc:]
 
     def walk(v: object, depth: int) -> object:
@@ -120,12 +139,18 @@ def decode(frame: bytes | memoryview, device_map: dict[str, str] | None = None) 
             return v
         if isinstance(v, dict) and len(v) == 1:
             (tag, body), = v.items()
-            if tag == "i" and isinstance(body, str):
-                return int(body)
+            if tag == "i" and isinstance(body, str) and 0 < len(body) <= MAX_INT_DIGITS:
+                try:
+                    return int(body, 10)
+                except ValueError:
+                    raise CodecError("malformed integer") from None
             if tag == "f" and body in ("nan", "inf", "-inf"):
                 return float(body)
             if tag == "b" and isinstance(body, str):
-                return base64.b64decode(body, validate=True)
+                try:
+                    return base64.b64decode(body, validate=True)
+                except (binascii.Error, ValueError):
+                    raise CodecError("malformed bytes") from None
             if tag == "l" and isinstance(body, list):
                 return [walk(x, depth + 1) for x in body]
             if tag == "t" and isinstance(body, list):
@@ -145,16 +170,14 @@ def decode(frame: bytes | memoryview, device_map: dict[str, str] | None = None) 
                 return _tensor(body, blob, device_map)
         raise CodecError("unknown value in frame")
 
-    try:
-        return walk(doc, 0)
-    except RecursionError:
-        raise CodecError("value nested too deeply") from None
+    return walk(doc, 0)
 
 
 def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> torch.Tensor:
     dtype_name, shape, device, start, length, requires_grad = body
-    if dtype_name not in DTYPES or not isinstance(shape, list) or not all(
-            isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in shape):
+    if not isinstance(dtype_name, str) or dtype_name not in DTYPES or not isinstance(shape, list) or \
+            len(shape) > MAX_DEPTH or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**62
+                                              for s in shape):
         raise CodecError("malformed tensor header")
     if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(blob)):
         raise CodecError("tensor bytes out of range")
@@ -169,15 +192,15 @@ def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> 
     else:
         flat = torch.frombuffer(raw, dtype=dtype) if length else torch.empty(0, dtype=dtype)
     tensor = flat.reshape(shape)
-    if not isinstance(device, str):
-        raise CodecError("malformed tensor device")
+    if not isinstance(device, str) or not DEVICE.fullmatch(device):
+        raise CodecError(f"tensor on an unsupported device {str(device)[:40]!r}")
     if device_map is not None:
         device = device_map.get(device, device)
     if device != "cpu":
         try:
             tensor = tensor.to(device)
-        except (RuntimeError, AssertionError) as exc:
-            raise CodecError(f"tensor on unavailable device {device!r}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - no CUDA here, a bad index: the value cannot be used
+            raise CodecError(f"tensor on unavailable device {device!r}: {str(exc)[:200]}") from None
     if requires_grad is True and tensor.is_floating_point():
         tensor.requires_grad_(True)
     return tensor
@@ -193,29 +216,38 @@ def send(sock: socket.socket, frame: bytes) -> None:
         sock.sendall(frame)
 
 
-def recv(sock: socket.socket, limit: int = MAX_JSON + MAX_BLOB + HEADER.size) -> bytes | None:
-    """Receive one frame; None at a clean end of stream."""
-    head = _recv_exact(sock, 8)
+def recv(sock: socket.socket, limit: int = MAX_JSON + MAX_BLOB + HEADER.size,
+         deadline: float | None = None) -> bytes | None:
+    """Receive one frame; None at a clean end of stream.
+
+    ``deadline`` (``time.monotonic()``) bounds the whole frame, not each read: a sender that trickles
+    one byte at a time cannot stretch a call past it (``TimeoutError`` is raised instead).
+    """
+    head = _recv_exact(sock, 8, deadline)
     if head is None:
         return None
     (n,) = struct.unpack("<Q", head)
     if n > limit:
-        raise CodecError(f"frame of {n} bytes exceeds the limit")
-    body = _recv_exact(sock, n)
+        raise CodecError(f"frame of {n} bytes exceeds the limit of {limit} bytes")
+    body = _recv_exact(sock, n, deadline)
     if body is None:
         raise CodecError("stream ended inside a frame")
     return body
 
 
-def _recv_exact(sock: socket.socket, n: int) -> bytes | None:
-    buf = bytearray(n)
-    view = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.recv_into(view[got:])
-        if k == 0:
-            if got == 0:
+def _recv_exact(sock: socket.socket, n: int, deadline: float | None = None) -> bytes | None:
+    # Grown as bytes arrive: a header that announces a huge frame costs nothing until it is sent.
+    buf = bytearray()
+    while len(buf) < n:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError("frame not received in time")
+            sock.settimeout(remaining)
+        chunk = sock.recv(min(n - len(buf), 1 << 20))
+        if not chunk:
+            if not buf:
                 return None
             raise CodecError("stream ended inside a frame")
-        got += k
+        buf += chunk
     return bytes(buf)

@@ -1,24 +1,36 @@
 """Forbidden operations, enforced at run time inside the worker (never by reading source).
 
-Three layers, each catching what the others miss:
+Four layers, each catching what the others miss:
 - a ``TorchFunctionMode`` that refuses forbidden torch functions and methods by identity and by name;
 - a ``TorchDispatchMode`` that refuses forbidden ATen operators however they were reached
   (``torch.ops.aten.sigmoid``, a composite that decomposes into one, a module's forward) and, where
   autograd is forbidden, any operation on a tensor that requires grad;
-- patched Python entry points (classes, autograd and ``torch.func`` functions) that torch modes
-  cannot see.
+- backend kernels of the forbidden ATen operators (CPU, CUDA, quantized, sparse, nested) replaced
+  while the guard is active, process-wide: this catches what the thread-local modes cannot see
+  (another thread, a mode popped or disabled, ``OpOverload.redispatch``);
+- patched Python entry points (classes, autograd and ``torch.func`` functions), and the torch
+  functions that pop or disable modes, which count as tampering when a submission calls them.
 
-A violation is recorded before it is raised, so catching the exception hides nothing: the worker
-reports every recorded violation after the call. ``intact()`` says whether the guard is still in
-place, so that a submission that removes it is caught too.
+A violation is recorded before it is raised and handed to ``on_violation`` (the worker sends it to
+the trusted side at once), so catching the exception or clearing the record hides nothing; the
+reporter is bound when the guard is installed, before any student code runs.
+``intact()`` says whether the guard is still in place, so a submission that removes it is caught too.
+Everything here runs in the submission's process: code written against this file can still undo
+it; the README's threat model says what that leaves open.
 """
 
 from __future__ import annotations
 
+import _thread
 import importlib
 import inspect
+import os
+import sys
+import threading
 import types
+import warnings
 from dataclasses import dataclass, field
+from typing import Callable
 
 import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
@@ -31,7 +43,30 @@ AUTOGRAD_ENTRY_POINTS = (
     "torch.autograd.functional.jvp", "torch.autograd.functional.vhp", "torch.autograd.functional.hvp",
     "torch.func.grad", "torch.func.grad_and_value", "torch.func.vjp", "torch.func.jvp",
     "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian", "torch.func.linearize",
+    "torch.autograd.graph._engine_run_backward", "torch.autograd._engine_run_backward",
 )
+# Where autograd is forbidden, guarded calls run with grad mode off; turning it back on is tampering.
+AUTOGRAD_BREAKERS = ("torch._C._set_grad_enabled", "torch.enable_grad", "torch.set_grad_enabled", "torch.autograd.enable_grad",
+                     "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.enable_grad",
+                     "torch.autograd.grad_mode.set_grad_enabled")
+# Torch functions that pop, disable or bypass the modes. Torch's own code may call them; a call
+# whose caller is not torch's code is tampering.
+MODE_BREAKERS = (
+    "torch._C._DisableTorchDispatch", "torch._C.DisableTorchFunction", "torch._C._ExcludeDispatchKeyGuard",
+    "torch._C._dispatch_tls_set_dispatch_key_excluded", "torch._C._pop_torch_function_stack",
+    "torch._C._pop_torch_dispatch_stack", "torch._C._unset_dispatch_mode", "torch._C._ForceDispatchKeyGuard",
+    "torch._C._RestorePythonTLSSnapshot", "torch._C._AutoDispatchBelowAutograd",
+    "torch._C._AutoDispatchBelowADInplaceOrView",
+    "torch.utils._python_dispatch._disable_current_modes", "torch.utils._python_dispatch._pop_mode",
+    "torch.utils._python_dispatch._pop_mode_temporarily", "torch.overrides._pop_mode",
+    "torch.overrides._pop_mode_temporarily",
+)
+# Dispatch keys whose kernels compute: replacing these catches every route to the computation.
+BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
+                "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
+TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
+GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+OPS_FILE = os.path.join(os.path.dirname(torch.__file__), "_ops.py")  # OpOverload.__call__ and redispatch
 
 
 class ForbiddenOperation(RuntimeError):
@@ -81,22 +116,41 @@ def _resolve(dotted: str) -> object | None:
 def _qualified(func: object) -> str:
     module = getattr(func, "__module__", None) or ""
     name = getattr(func, "__qualname__", None) or getattr(func, "__name__", "") or repr(func)
-    return f"{module}.{name}" if module else name
+    text = f"{module}.{name}" if module else str(name)
+    return text[:120]
+
+
+def _trusted_caller(depth: int = 2) -> bool:
+    """Whether the Python code calling a wrapped function is torch's or the grader's own."""
+    try:
+        filename = sys._getframe(depth).f_code.co_filename
+    except ValueError:
+        return False
+    return filename.startswith(TORCH_DIR) or filename.startswith(GRADER_DIR)
 
 
 @dataclass
 class Guard:
     policy: Policy
     violations: list[str] = field(default_factory=list)
+    on_violation: Callable[[str], None] | None = None
     _funcs: set = field(default_factory=set)
     _names: set = field(default_factory=set)
     _patched: list = field(default_factory=list)
+    _kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
+    _library: object = None
+    _kernel_probe: tuple | None = None  # (op name, key, repr of our kernel) to see it is still ours
     _fmode: object = None
     _dmode: object = None
     _active: bool = False
+    _depth: int = 0
+    _deny_fn: Callable[[str], ForbiddenOperation] | None = None
+    _grad_was: bool = True
+    _code: dict = field(default_factory=dict)  # id(function) -> (function, its code) at install
 
     def install(self) -> None:
         """Resolve the policy and patch entry points; called once, before the submission is imported."""
+        self._bind_deny()
         p = self.policy
         targets = list(p.functions) + (list(AUTOGRAD_ENTRY_POINTS) if p.autograd else [])
         for dotted in targets:
@@ -118,13 +172,54 @@ class Guard:
                 for name, obj in list(vars(module).items()):
                     if inspect.isclass(obj) and (obj.__module__ or "").startswith(dotted):
                         self._patch_class(obj, f"{dotted}.{name}")
+        if not p.empty:
+            for dotted in MODE_BREAKERS + (AUTOGRAD_BREAKERS if p.autograd else ()):
+                self._patch_breaker(dotted)
+            self._patch_threads()
+        self._find_kernels()
         self._fmode = _FunctionMode(self)
         self._dmode = _DispatchMode(self)
+        for cls in (Guard, _FunctionMode, _DispatchMode):
+            for fn in vars(cls).values():
+                if isinstance(fn, types.FunctionType):
+                    self._code[id(fn)] = (fn, fn.__code__)
+                    inner = inspect.unwrap(fn)
+                    self._code[id(inner)] = (inner, inner.__code__)
 
     def _deny(self, what: str) -> ForbiddenOperation:
-        if self._active:
-            self.violations.append(what)
-        return ForbiddenOperation(f"{what} is forbidden in this exercise")
+        return self._deny_fn(what)
+
+    def _bind_deny(self) -> None:
+        """The one function that records a violation, bound to the record and reporter of install time.
+
+        The kernels hold it in their closures: replacing attributes of the guard later does not
+        change where their violations go.
+        """
+        violations, report = self.violations, self.on_violation
+
+        def deny(what: str) -> ForbiddenOperation:
+            violations.append(what)
+            if report is not None:
+                try:
+                    report(what)
+                except Exception:  # noqa: BLE001 - the record above still holds it
+                    pass
+            return ForbiddenOperation(f"{what} is forbidden in this exercise")
+
+        self._deny_fn = deny
+
+    # Patching ----------------------------------------------------------------------------------
+
+    def _set(self, owner: object, attr: str, replacement: object, original: object, expose: bool = True) -> None:
+        # ``__original__`` lets the timing check see that a public function is only wrapped; the
+        # guard's own tools (mode breakers, thread starters) keep their originals to themselves.
+        if expose:
+            replacement.__original__ = original  # type: ignore[attr-defined]
+        try:
+            setattr(owner, attr, replacement)
+        except (AttributeError, TypeError):
+            return
+        self._patched.append((owner, attr, replacement, original))
 
     def _patch_attr(self, dotted: str, original: object) -> None:
         owner_name, _, attr = dotted.rpartition(".")
@@ -140,12 +235,7 @@ class Guard:
 
         forbidden.__name__ = getattr(original, "__name__", attr)
         forbidden.__qualname__ = getattr(original, "__qualname__", attr)
-        forbidden.__original__ = original
-        try:
-            setattr(owner, attr, forbidden)
-        except (AttributeError, TypeError):
-            return
-        self._patched.append((owner, attr, forbidden))
+        self._set(owner, attr, forbidden, original)
 
     def _patch_class(self, cls: type, dotted: str) -> None:
         original = cls.__init__
@@ -156,20 +246,117 @@ class Guard:
                 raise guard._deny(dotted)
             original(self, *args, **kwargs)
 
-        __init__.__original__ = original
-        try:
-            cls.__init__ = __init__
-        except (AttributeError, TypeError):
+        self._set(cls, "__init__", __init__, original)
+
+    def _patch_breaker(self, dotted: str) -> None:
+        owner_name, _, attr = dotted.rpartition(".")
+        owner, original = _resolve(owner_name), _resolve(dotted)
+        if owner is None or original is None:
             return
-        self._patched.append((cls, "__init__", __init__))
+        guard = self
+
+        def breaker(*args, **kwargs):
+            if guard._active and not _trusted_caller():
+                raise guard._deny(f"disabling the grader's guard ({dotted})")
+            return original(*args, **kwargs)
+
+        breaker.__name__ = attr
+        self._set(owner, attr, breaker, original, expose=dotted in AUTOGRAD_BREAKERS)
+
+    def _patch_threads(self) -> None:
+        """Threads started during a guarded call run under the guard's modes too."""
+        guard = self
+        for owner, attr in ((_thread, "start_new_thread"), (threading, "_start_new_thread"),
+                            (_thread, "start_joinable_thread"), (threading, "_start_joinable_thread")):
+            original = getattr(owner, attr, None)
+            if original is None:
+                continue
+
+            def start(function, *args, __original=original, **kwargs):
+                if guard._active and callable(function):
+                    target = function
+
+                    def function(*a, **k):
+                        with _FunctionMode(guard), _DispatchMode(guard):
+                            return target(*a, **k)
+                return __original(function, *args, **kwargs)
+
+            self._set(owner, attr, start, original, expose=False)
+
+    def _find_kernels(self) -> None:
+        """The backend kernels of every overload of each forbidden ATen operator (and its in-place form)."""
+        seen = set()
+        for packet in self.policy.aten:
+            for name in (packet, packet + "_"):
+                overloads = getattr(torch.ops.aten, name, None) if name.isidentifier() else None
+                try:
+                    names = overloads.overloads() if overloads is not None else []
+                except (AttributeError, RuntimeError):
+                    names = []
+                for overload in names:
+                    op = name if overload == "default" else f"{name}.{overload}"
+                    for key in BACKEND_KEYS:
+                        if (op, key) in seen or ("CUDA" in key and not torch.cuda.is_available()):
+                            continue
+                        try:
+                            if not torch._C._dispatch_has_computed_kernel_for_dispatch_key(f"aten::{op}", key):
+                                continue
+                            original = torch._C._dispatch_get_computed_kernel_for_dispatch_key(f"aten::{op}", key)
+                        except (RuntimeError, TypeError, AttributeError):
+                            original = None
+                        seen.add((op, key))
+                        self._kernels.append((op, key, packet, original))
+
+    def _register_kernels(self) -> None:
+        if not self._kernels or self._library is not None:
+            return
+        library = torch.library.Library("aten", "IMPL")
+        internal = inspect.unwrap(_DispatchMode.__torch_dispatch__).__code__  # torch wraps it once
+        deny = self._deny_fn
+
+        def kernel_for(packet: str, original):
+            def kernel(keyset, *args, **kwargs):
+                # Called from C++. When an allowed operator uses this one internally, the nearest
+                # Python frame past torch's operator wrappers is our dispatch mode calling it;
+                # anything else is the submission reaching the kernel some other way.
+                frame = sys._getframe(1)
+                while frame is not None and (frame.f_code.co_filename == OPS_FILE or frame.f_code is own):
+                    frame = frame.f_back
+                if original is not None and frame is not None and frame.f_code is internal:
+                    return original.call_boxed(keyset, *args, **kwargs)
+                raise deny(f"aten.{packet}")
+            return kernel
+
+        own = kernel_for("", None).__code__  # a kernel calling an original that calls another kernel
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "overriding a previously registered kernel" is the point
+            for op, key, packet, original in self._kernels:
+                try:
+                    library.impl(op, kernel_for(packet, original), key, with_keyset=True)
+                except (RuntimeError, ValueError):
+                    continue
+        self._library = library
+        op, key = self._kernels[0][:2]
+        try:
+            self._kernel_probe = (op, key, repr(torch._C._dispatch_get_computed_kernel_for_dispatch_key(
+                f"aten::{op}", key)))
+        except (RuntimeError, TypeError):
+            self._kernel_probe = None
+
+    def _unregister_kernels(self) -> None:
+        library, self._library = self._library, None
+        if library is not None:
+            library._destroy()
 
     def uninstall(self) -> None:
         """Undo every patch (used only by the zygote after its warm-up)."""
-        for owner, attr, fn in reversed(self._patched):
-            original = getattr(fn, "__original__", None)
-            if original is not None:
-                setattr(owner, attr, original)
+        self._unregister_kernels()
+        for owner, attr, _, original in reversed(self._patched):
+            setattr(owner, attr, original)
         self._patched.clear()
+
+    # Policy ------------------------------------------------------------------------------------
 
     def forbids(self, func: object) -> str | None:
         """The name under which ``func`` is forbidden, or None."""
@@ -189,32 +376,66 @@ class Guard:
         return None
 
     def __enter__(self) -> "Guard":
+        self._depth += 1
+        if self._depth > 1:  # nested: the outer guard is already in place
+            return self
         self._active = True
         if not self.policy.empty:
+            self._register_kernels()
+            if self.policy.autograd:
+                self._grad_was = torch.is_grad_enabled()
+                torch._C._set_grad_enabled(False)
             self._fmode.__enter__()
             self._dmode.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
+        self._depth -= 1
+        if self._depth > 0:
+            return
+        self._depth = 0
         try:
             if not self.policy.empty:
                 for mode in (self._dmode, self._fmode):
                     try:
                         mode.__exit__(None, None, None)
                     except Exception:
-                        self.violations.append("the grader's guard (its mode was removed)")
+                        self._deny("tampering with the grader's guard (its mode was removed)")
+                if not self._kernels_intact():
+                    self._deny("tampering with the grader's guard (its kernels were replaced)")
+                if self.policy.autograd:
+                    torch._C._set_grad_enabled(self._grad_was)
         finally:
             self._active = False
+            self._unregister_kernels()
+
+    def _kernels_intact(self) -> bool:
+        if self._kernel_probe is None:
+            return True
+        op, key, expected = self._kernel_probe
+        try:
+            return repr(torch._C._dispatch_get_computed_kernel_for_dispatch_key(f"aten::{op}", key)) == expected
+        except (RuntimeError, TypeError):
+            return False
 
     def intact(self) -> bool:
-        """Whether every patch is still in place and no mode was pushed or popped around ours."""
-        for owner, attr, fn in self._patched:
+        """Whether every patch, kernel and mode is still in place and the guard's code is unchanged."""
+        for fn, code in self._code.values():
+            if fn.__code__ is not code:
+                return False
+        for cls in (Guard, _FunctionMode, _DispatchMode):
+            for name, fn in vars(cls).items():
+                if isinstance(fn, types.FunctionType) and id(fn) not in self._code:
+                    return False
+        for owner, attr, fn, _ in self._patched:
             if owner.__dict__.get(attr) is not fn:
                 return False
         if self._active and not self.policy.empty:
             if not _get_current_function_mode_stack() or _get_current_function_mode_stack()[-1] is not self._fmode:
                 return False
             if self._dmode not in _get_current_dispatch_mode_stack():
+                return False
+            if self._kernels and (self._library is None or not self._kernels_intact()):
                 return False
         return True
 

@@ -1,187 +1,45 @@
 """The sandboxed side: a zygote that has imported torch, and the workers it forks.
 
-Run as ``python -m grader.worker FD``: the process imports torch once, then serves spawn requests
-from the trusted process on the socket FD. Each spawn forks a worker that enters the sandbox
-(``isolate``), imports one exercise of one submission and answers call requests until its socket
-closes. Nothing here decides a score; the trusted side believes only values it decodes itself.
+Run as ``python -m grader.worker FD``: the process imports torch once, then serves requests from
+the trusted process on the socket FD. Each spawn forks a worker that enters the sandbox
+(``isolate``, ``grader.confine``), says hello (its isolation layers) before any student code runs,
+then answers requests until its socket closes: ``load`` imports the exercise, ``call`` runs one
+function. Every reply echoes the request's id, which the worker cannot know before the request
+arrives. Nothing here decides a score; the trusted side believes only values it decodes itself.
 """
 
 from __future__ import annotations
 
-import ctypes
+import _socket
 import importlib
 import os
-import resource
 import signal
 import socket
+import struct
 import sys
+import threading
 import traceback
+import types
 
 import torch
 
-from grader import codec
+from grader import codec, confine
 from grader.guard import ForbiddenOperation, Guard, Policy
 
-CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWPID, CLONE_NEWIPC, CLONE_NEWUTS = (
-    0x00020000, 0x40000000, 0x20000000, 0x08000000, 0x04000000)
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = (
-    1, 2, 4, 32, 4096, 0x4000, 1 << 18)
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
-NEWROOT = "/tmp/.grade-sandbox-root"
-ENV_ALLOW = ("PATH", "LANG", "LC_ALL", "TZ", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES",
-             "LD_LIBRARY_PATH", "CUDA_HOME")
-
-_libc = ctypes.CDLL(None, use_errno=True)
+ENV_ALLOW = confine.ENV_ALLOW
 EXTRA_OPS: dict = {}  # op name -> handler(worker, request) -> value; filled by timing and memory modules
 # Callables (cfg) -> dict run in a fresh worker before the submission is imported (what they capture
 # can be trusted); their dicts join the hello frame. Filled by the timing module.
 PRELOAD_HOOKS: list = []
 # Further grader modules whose functions the integrity check watches (grader.timing_worker adds itself).
 WATCHED_MODULES: list = []
+EXIT_BROKEN, EXIT_MEMORY = 71, 72  # a worker whose own loop failed; one that ran out of memory in it
+MEMORY_WORDS = ("can't allocate memory", "out of memory", "bad_alloc", "cannot allocate memory")
 
-
-def _check(rc: int, what: str) -> None:
-    if rc != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def _mount(src: str | None, dst: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    _check(_libc.mount(src.encode() if src else None, dst.encode(), fstype.encode() if fstype else None,
-                       flags, data.encode() if data else None), f"mount {dst}")
-
-
-# Sandbox entry ---------------------------------------------------------------------------------
 
 def isolate(cfg: dict, channel: socket.socket) -> list[str]:
-    """Enter the sandbox described by ``cfg``; return the isolation layers that are active.
-
-    Called in the freshly forked worker, still privileged. On Linux as root: a cgroup, new mount,
-    network, IPC, UTS and PID namespaces, a read-only root holding only what Python and torch need
-    plus a tmpfs scratch with the submission's files, then an unprivileged uid of its own. Elsewhere
-    as much of that as the OS allows; the trusted side puts the returned list in the report.
-    """
-    layers: list[str] = []
-    os.setsid()
-    scratch_src = cfg["scratch"]
-    limits = cfg["limits"]
-    if cfg.get("cgroup"):
-        try:
-            with open(os.path.join(cfg["cgroup"], "cgroup.procs"), "w") as f:
-                f.write(str(os.getpid()))
-            layers.append("cgroup")
-        except OSError:
-            pass
-    workdir = scratch_src
-    namespaces = cfg.get("namespaces", True) and os.geteuid() == 0 and sys.platform.startswith("linux")
-    if namespaces:
-        try:
-            workdir = _enter_namespaces(cfg, channel)
-            layers += ["mount-ns", "read-only-root", "network-ns", "pid-ns"]
-        except OSError as exc:
-            if cfg.get("require_namespaces"):
-                raise
-            layers.append(f"no-namespaces({exc.strerror or exc})")
-            workdir = scratch_src
-    _set_limits(limits, with_address_space="cgroup" not in layers)
-    layers.append("rlimits")
-    if os.geteuid() == 0 and cfg.get("uid"):
-        uid = int(cfg["uid"])
-        os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
-        layers.append(f"uid={uid}")
-    _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-    os.chdir(workdir)
-    os.environ.clear()
-    os.environ.update({k: v for k, v in cfg.get("env", {}).items() if k in ENV_ALLOW})
-    os.environ.update({"HOME": workdir, "TMPDIR": workdir, "OMP_NUM_THREADS": str(cfg.get("threads", 1))})
-    layers.append("scrubbed-env")
-    return layers
-
-
-def _enter_namespaces(cfg: dict, channel: socket.socket) -> str:
-    _check(_libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWPID), "unshare")
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    root = NEWROOT
-    os.makedirs(root, exist_ok=True)
-    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
-    for path in cfg["visible"]:
-        if not os.path.exists(path):
-            continue
-        target = root + path
-        if os.path.isdir(path):
-            os.makedirs(target, exist_ok=True)
-        else:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            open(target, "a").close()
-        _mount(path, target, None, MS_BIND | MS_REC)
-        _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | MS_NOSUID)
-    for link in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
-        if os.path.islink(link) and not os.path.lexists(root + link):
-            os.symlink(os.readlink(link), root + link)
-    for dev in cfg.get("devices", ()):
-        if os.path.exists(dev) and not os.path.exists(root + dev):
-            os.makedirs(os.path.dirname(root + dev), exist_ok=True)
-            if os.path.isdir(dev):
-                os.makedirs(root + dev, exist_ok=True)
-            else:
-                open(root + dev, "a").close()
-            _mount(dev, root + dev, None, MS_BIND | MS_REC)
-    work = root + "/submission"
-    os.makedirs(work, exist_ok=True)
-    size = int(cfg["limits"].get("scratch_bytes", 256 * 2**20))
-    _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=700")
-    _copy_tree(cfg["scratch"], work)
-    if os.geteuid() == 0 and cfg.get("uid"):
-        for dirpath, dirnames, filenames in os.walk(work):
-            for name in [dirpath] + [os.path.join(dirpath, n) for n in dirnames + filenames]:
-                os.chown(name, int(cfg["uid"]), int(cfg["uid"]))
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    # PID namespace: the next child is its init; when it dies every process inside dies with it.
-    pid = os.fork()
-    if pid:
-        channel.close()
-        os.closerange(3, 65536)
-        _, status = os.waitpid(pid, 0)
-        os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status))
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    os.makedirs(root + "/proc", exist_ok=True)
-    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV)
-    os.chroot(root)
-    return "/submission"
-
-
-def _copy_tree(src: str, dst: str) -> None:
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = os.path.relpath(dirpath, src)
-        target = dst if rel == "." else os.path.join(dst, rel)
-        os.makedirs(target, exist_ok=True)
-        for name in filenames:
-            with open(os.path.join(dirpath, name), "rb") as fin, open(os.path.join(target, name), "wb") as fout:
-                fout.write(fin.read())
-
-
-def _set_limits(limits: dict, with_address_space: bool) -> None:
-    def lim(kind: int, value: int | None) -> None:
-        if value is None:
-            return
-        try:
-            resource.setrlimit(kind, (value, value))
-        except (ValueError, OSError):
-            pass
-
-    lim(resource.RLIMIT_CORE, 0)
-    lim(resource.RLIMIT_NPROC, limits.get("processes"))
-    lim(resource.RLIMIT_FSIZE, limits.get("file_bytes"))
-    lim(resource.RLIMIT_NOFILE, limits.get("open_files"))
-    lim(resource.RLIMIT_CPU, limits.get("cpu_seconds"))
-    if with_address_space and limits.get("memory_bytes") and not limits.get("cuda"):
-        # Without a cgroup, cap the address space at what torch already maps plus the budget.
-        with open("/proc/self/statm") as f:
-            mapped = int(f.read().split()[0]) * resource.getpagesize()
-        lim(resource.RLIMIT_AS, mapped + int(limits["memory_bytes"]))
+    """Enter the sandbox described by ``cfg``; return the isolation layers that are active."""
+    return confine.isolate(cfg, channel)
 
 
 # Worker ----------------------------------------------------------------------------------------
@@ -196,9 +54,26 @@ class Worker:
         self.module = None
         self.import_error: dict | None = None
         self.device = cfg.get("device", "cpu")
+        # Bound now, before any student code runs: the id of the request in flight, the function that
+        # reports a violation the moment it happens, and the check that the grader is unchanged.
+        self._current: list = [None]
+        self._send_lock = threading.Lock()
+        self._reporter = _make_reporter(channel, self._current, self._send_lock)
+        self._integrity = _Integrity(self)
+
+    # Talking to the trusted side ---------------------------------------------------------------
+
+    def send(self, message: dict) -> None:
+        frame = codec.encode(message)
+        with self._send_lock:
+            _socket.socket.sendall(self.channel, struct.pack("<Q", len(frame)) + frame)
+
+    # Loading -----------------------------------------------------------------------------------
 
     def load(self) -> None:
+        self.guard.on_violation = self._reporter
         self.guard.install()
+        self._integrity.capture()
         exercise = self.cfg["exercise"]
         sys.path[:0] = [os.getcwd()] + sorted(
             os.path.join(os.getcwd(), d) for d in os.listdir(".") if os.path.isdir(d))
@@ -209,39 +84,72 @@ class Worker:
             self.import_error = _describe(exc, "import", f"importing {exercise}/{exercise}.py failed")
         if self.import_error is None and self.guard.violations:
             self.import_error = _forbidden(self.guard)
+        if self.import_error is None and not isinstance(self.module, types.ModuleType):
+            self.import_error = {"kind": "import", "type": "ImportError",
+                                 "message": f"importing {exercise}/{exercise}.py did not give a module"}
+
+    # Serving -----------------------------------------------------------------------------------
 
     def serve(self) -> None:
+        recv, decode, integrity = codec.recv, codec.decode, self._integrity  # fixed before student code
+        current = self._current
         while True:
-            frame = codec.recv(self.channel)
+            frame = recv(self.channel)
             if frame is None:
                 return
             try:
-                request = codec.decode(frame)
+                request = decode(frame)
             except codec.CodecError as exc:
-                reply = {"ok": False, "error": {"kind": "codec", "type": "CodecError", "message": str(exc)}}
+                request, reply = {}, {"ok": False, "error": {"kind": "codec", "type": "CodecError", "message": str(exc)}}
             else:
+                reply = None
+            if not isinstance(request, dict):
+                request = {}
+            request_id = request.get("id") if isinstance(request.get("id"), str) else None
+            current[0] = request_id
+            if reply is None:
                 reply = self.handle(request)
+            broken = integrity.check()
+            if broken:
+                reply = {"ok": False, "error": {"kind": "tamper", "type": "GuardTampered",
+                                                "message": f"the submission altered the grader ({broken})"}}
+            reply = dict(reply) if isinstance(reply, dict) else {"ok": False}
+            reply["id"] = request_id
             try:
-                out = codec.encode(reply)
+                self.send(reply)
             except codec.CodecError as exc:
-                out = codec.encode({"ok": False, "error": {"kind": "codec", "type": "CodecError",
-                                                           "message": str(exc)}})
-            codec.send(self.channel, out)
+                self.send({"ok": False, "id": request_id,
+                           "error": {"kind": "codec", "type": "CodecError", "message": str(exc)}})
+            except MemoryError:
+                self.send({"ok": False, "id": request_id,
+                           "error": {"kind": "memory", "type": "MemoryError", "message": "the result did not fit"}})
+            current[0] = None
 
     def handle(self, request: dict) -> dict:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "value": "pong"}
+        if op == "load":
+            if self.module is None and self.import_error is None:
+                self.load()
+            return {"ok": True, "value": {"loaded": self.import_error is None}}
         if self.import_error is not None:
             return {"ok": False, "error": self.import_error}
+        if self.module is None:
+            return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError",
+                                           "message": "the exercise was not loaded"}}
         if op == "call":
             return self.call(request)
         if op in EXTRA_OPS:
+            self.guard.violations.clear()
             try:
-                return {"ok": True, "value": EXTRA_OPS[op](self, request)}
+                value = EXTRA_OPS[op](self, request)
             except BaseException as exc:  # noqa: BLE001
                 return {"ok": False, "error": _describe(exc, "exception", "")}
-        return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError", "message": f"unknown op {op!r}"}}
+            if self.guard.violations:
+                return {"ok": False, "error": _forbidden(self.guard)}
+            return {"ok": True, "value": value}
+        return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError", "message": f"unknown op {op!r}"[:200]}}
 
     def function(self, name: str):
         if not isinstance(name, str) or name.startswith("_") or not hasattr(self.module, name):
@@ -251,11 +159,16 @@ class Worker:
 
     def call(self, request: dict) -> dict:
         name = request.get("func")
-        fn = self.function(name)
+        try:
+            fn = self.function(name)
+        except BaseException as exc:  # noqa: BLE001 - a module __getattr__ may raise anything
+            return {"ok": False, "error": _describe(exc, "exception", "")}
         if fn is None:
             return {"ok": False, "error": {"kind": "missing", "type": "AttributeError",
-                                           "message": f"{self.cfg['exercise']}.py defines no function {name!r}"}}
+                                           "message": f"{self.cfg['exercise']}.py defines no function {name!r}"[:300]}}
         args, kwargs = request.get("args", []), request.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError", "message": "malformed call"}}
         self.guard.violations.clear()
         try:
             with self.guard:
@@ -275,10 +188,79 @@ class Worker:
             codec.encode(value)
         except codec.CodecError as exc:
             return {"ok": False, "error": {"kind": "type", "type": "WrongType", "message": str(exc)}}
+        except BaseException as exc:  # noqa: BLE001 - a value whose conversion raises
+            return {"ok": False, "error": _describe(exc, "exception", "")}
         reply = {"ok": True, "value": value}
         if request.get("return_args"):
             reply["args"] = list(args)
         return reply
+
+
+def _make_reporter(channel: socket.socket, current: list, lock: threading.Lock):
+    """A function that sends a violation notice for the request in flight, bound to this channel.
+
+    It sends every notice, whatever the id holds: a notice with a wrong id fails the call on the
+    trusted side, which is what a submission that meddles with the id gets.
+    """
+    sendall, encode, pack = _socket.socket.sendall, codec.encode, struct.pack
+
+    def report(what: str) -> None:
+        frame = encode({"event": "violation", "what": str(what)[:200], "id": current[0]})
+        with lock:
+            sendall(channel, pack("<Q", len(frame)) + frame)
+
+    return report
+
+
+class _Integrity:
+    """Whether the grader's code and the guard's state in this process are as they were at fork time.
+
+    Functions of the worker, codec, guard and confine modules (and their classes) are compared by
+    identity and code object; the guard's fixed state (its record, reporter, modes, patches) is
+    taken after the guard is installed and before the submission is imported.
+    """
+
+    FIXED = ("policy", "violations", "on_violation", "_deny_fn", "_funcs", "_names", "_patched", "_kernels",
+             "_fmode", "_dmode", "_code")
+
+    def __init__(self, worker: "Worker"):
+        from grader import guard as guard_module
+
+        watched = []
+        for module in (sys.modules[__name__], codec, guard_module, confine, *WATCHED_MODULES):
+            for name, obj in list(vars(module).items()):
+                if isinstance(obj, types.FunctionType) and obj.__module__ == module.__name__:
+                    watched.append((module, name, obj, obj.__code__))
+                elif isinstance(obj, type) and obj.__module__ == module.__name__:
+                    for attr, fn in list(vars(obj).items()):
+                        if isinstance(fn, types.FunctionType):
+                            watched.append((obj, attr, fn, fn.__code__))
+        self.functions = tuple(watched)
+        self.worker = worker
+        self.worker_state = (worker.channel, worker.guard, worker._reporter, worker._current)
+        self.guard_state: tuple | None = None
+
+    def capture(self) -> None:
+        guard = self.worker.guard
+        self.guard_state = (set(vars(guard)), tuple((k, getattr(guard, k)) for k in self.FIXED))
+
+    def check(self) -> str:
+        """What changed, or ""."""
+        for owner, name, fn, code in self.functions:
+            if owner.__dict__.get(name) is not fn or fn.__code__ is not code:
+                return f"{getattr(owner, '__name__', '?')}.{name} was replaced"
+        w = self.worker
+        if any(a is not b for a, b in zip((w.channel, w.guard, w._reporter, w._current), self.worker_state)):
+            return "the worker's state was replaced"
+        if self.guard_state is not None:
+            keys, fixed = self.guard_state
+            guard = w.guard
+            if type(guard) is not Guard or set(vars(guard)) != keys:
+                return "the guard's attributes were changed"
+            for name, value in fixed:
+                if vars(guard).get(name) is not value:
+                    return f"the guard's {name} was replaced"
+        return ""
 
 
 def _forbidden(guard: Guard) -> dict:
@@ -287,21 +269,34 @@ def _forbidden(guard: Guard) -> dict:
             "message": "used a forbidden operation: " + ", ".join(seen[:3])}
 
 
+def _text(exc: BaseException) -> str:
+    try:
+        return str(exc)[:2000]
+    except BaseException:  # noqa: BLE001 - an exception whose __str__ raises
+        return "(its message could not be read)"
+
+
 def _describe(exc: BaseException, kind: str, prefix: str) -> dict:
+    name = type(exc).__name__ if isinstance(type(exc).__name__, str) else "Exception"
+    text = _text(exc)
     if isinstance(exc, ForbiddenOperation):
         kind = "forbidden"
     elif isinstance(exc, NotImplementedError):
         kind = "not-implemented"
-    elif isinstance(exc, MemoryError) or "can't allocate memory" in str(exc) or "out of memory" in str(exc):
+    elif isinstance(exc, MemoryError) or any(w in text for w in MEMORY_WORDS):
         kind = "memory"
     where = ""
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        if frame.filename.startswith(os.getcwd()) or frame.filename.startswith("/submission"):
-            where = f"{os.path.relpath(frame.filename, os.getcwd())}:{frame.lineno}"
-            break
-    message = f"{type(exc).__name__}: {exc}"[:2000]
-    return {"kind": kind, "type": type(exc).__name__, "message": (prefix + ": " if prefix else "") + message,
-            "where": where}
+    try:
+        cwd = os.getcwd()
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename.startswith(cwd):
+                where = f"{os.path.relpath(frame.filename, cwd)}:{frame.lineno}"
+                break
+    except BaseException:  # noqa: BLE001 - a traceback the submission tampered with
+        where = ""
+    message = f"{name}: {text}"[:2000]
+    return {"kind": kind, "type": name[:80], "message": (prefix + ": " if prefix else "") + message,
+            "where": where[:200]}
 
 
 # Zygote ----------------------------------------------------------------------------------------
@@ -319,22 +314,11 @@ def warm_up() -> None:
     guard.uninstall()
 
 
-def _reap(statuses: dict) -> None:
-    while True:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        statuses[pid] = status
-
-
-def _spawn(control: socket.socket, cfg: dict, statuses: dict) -> None:
+def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
     parent_end, child_end = socket.socketpair()
     pid = os.fork()
     if pid == 0:
-        code = 70
+        code = EXIT_BROKEN
         try:
             control.close()
             parent_end.close()
@@ -351,24 +335,30 @@ def _spawn(control: socket.socket, cfg: dict, statuses: dict) -> None:
             hello = {"layers": layers}
             for hook in PRELOAD_HOOKS:
                 hello.update(hook(cfg) or {})
-            codec.send(child_end, codec.encode({"ok": True, "value": hello}))
             worker = Worker(child_end, cfg)
-            worker.load()
+            worker.send({"ok": True, "value": hello, "id": "hello"})
             worker.serve()
             code = 0
+        except MemoryError:
+            code = EXIT_MEMORY
         except BaseException:  # noqa: BLE001 - the trusted side sees the socket close
-            code = 71
+            code = EXIT_BROKEN
         finally:
             os._exit(code)
+    live.add(pid)
     child_end.close()
+    if cfg.get("cgroup"):
+        confine.attach_cgroup(pid, cfg["cgroup"])  # while the worker builds its root
     socket.send_fds(control, [codec.encode({"pid": pid})], [parent_end.fileno()])
     parent_end.close()
 
 
 def zygote(fd: int) -> None:
-    """Serve spawn and status requests on the control socket until it closes."""
+    """Serve spawn, status and kill requests on the control socket until it closes."""
     control = socket.socket(fileno=fd)
     statuses: dict[int, int] = {}
+    live: set[int] = set()  # workers forked and not yet reaped by a kill request
+    confine.become_subreaper()
     warm_up()
     for name in ("grader.timing", "grader.memory"):
         try:
@@ -380,21 +370,19 @@ def zygote(fd: int) -> None:
         if frame is None:
             return
         request = codec.decode(frame)
-        _reap(statuses)
-        if request["op"] == "spawn":
-            _spawn(control, request["config"], statuses)
-        elif request["op"] == "status":
-            pid = request["pid"]
-            status = statuses.pop(pid, None)
-            if status is None:
-                try:
-                    got, status = os.waitpid(pid, os.WNOHANG)
-                    status = status if got else None
-                except ChildProcessError:
-                    status = None
-            code = None if status is None else (
-                os.WEXITSTATUS(status) if os.WIFEXITED(status) else -os.WTERMSIG(status))
-            codec.send(control, codec.encode({"pid": pid, "code": code}))
+        confine.reap(statuses, live)
+        op = request["op"]
+        if op == "ping":
+            codec.send(control, codec.encode({"pong": True}))
+        elif op == "spawn":
+            _spawn(control, request["config"], live)
+        elif op == "status":
+            code, cpu = confine.exit_status(request["pid"], statuses, float(request.get("wait", 0.0)))
+            codec.send(control, codec.encode({"pid": request["pid"], "code": code, "cpu": cpu}))
+        elif op == "kill":
+            code = confine.kill_worker(request["pid"], request.get("uid"), statuses, live,
+                                       cgroup=request.get("cgroup"), pid_ns=bool(request.get("pid_ns")))
+            codec.send(control, codec.encode({"pid": request["pid"], "code": code}))
 
 
 if __name__ == "__main__":
