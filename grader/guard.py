@@ -64,6 +64,9 @@ MODE_BREAKERS = (
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
 BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
                 "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
+TAMPER_MODE = "tampering with the grader's guard (its mode was removed)"
+TAMPER_KERNELS = "tampering with the grader's guard (its kernels were replaced)"
+AUTOGRAD_TENSOR = "autograd (a tensor that requires grad)"
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 OPS_FILE = os.path.join(os.path.dirname(torch.__file__), "_ops.py")  # OpOverload.__call__ and redispatch
@@ -95,6 +98,19 @@ class Policy:
     @property
     def empty(self) -> bool:
         return not (self.functions or self.modules or self.aten or self.autograd)
+
+    def vocabulary(self) -> frozenset[str]:
+        """Every name a violation of this policy can carry: the trusted side shows no other."""
+        names = set(self.functions) | set(self.modules) | {TAMPER_MODE, TAMPER_KERNELS, AUTOGRAD_TENSOR}
+        names |= {f"aten.{p}" for p in self.aten} | {f"aten.{p}_" for p in self.aten}
+        for dotted in self.modules:
+            module = _resolve(dotted)
+            if isinstance(module, types.ModuleType):
+                names |= {f"{dotted}.{name}" for name, obj in vars(module).items() if inspect.isclass(obj)}
+        names |= {f"disabling the grader's guard ({b})" for b in MODE_BREAKERS + AUTOGRAD_BREAKERS}
+        if self.autograd:
+            names |= set(AUTOGRAD_ENTRY_POINTS)
+        return frozenset(names)
 
 
 def _resolve(dotted: str) -> object | None:
@@ -134,8 +150,8 @@ class Guard:
     policy: Policy
     violations: list[str] = field(default_factory=list)
     on_violation: Callable[[str], None] | None = None
-    _funcs: set = field(default_factory=set)
-    _names: set = field(default_factory=set)
+    _funcs: dict = field(default_factory=dict)  # forbidden object -> its dotted name in the policy
+    _names: dict = field(default_factory=dict)  # last part of a dotted name -> the dotted name
     _patched: list = field(default_factory=list)
     _kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
     _library: object = None
@@ -157,12 +173,12 @@ class Guard:
             obj = _resolve(dotted)
             if obj is None:
                 continue
-            self._names.add(dotted.rsplit(".", 1)[-1])
+            self._names.setdefault(dotted.rsplit(".", 1)[-1], dotted)
             if inspect.isclass(obj):
                 self._patch_class(obj, dotted)
             else:
                 try:
-                    self._funcs.add(obj)
+                    self._funcs.setdefault(obj, dotted)
                 except TypeError:
                     pass
                 self._patch_attr(dotted, obj)
@@ -359,20 +375,20 @@ class Guard:
     # Policy ------------------------------------------------------------------------------------
 
     def forbids(self, func: object) -> str | None:
-        """The name under which ``func`` is forbidden, or None."""
+        """The policy's name for what ``func`` is, if the policy forbids it (never a name ``func`` chose)."""
         try:
             if func in self._funcs:
-                return _qualified(func)
+                return self._funcs[func]
         except TypeError:
             pass
         name = getattr(func, "__name__", None)
-        if name in self._names:
-            return _qualified(func)
+        if isinstance(name, str) and name in self._names:
+            return self._names[name]
         if self.policy.modules:
             qual = _qualified(func)
             for prefix in self.policy.modules:
                 if qual.startswith(prefix + ".") or qual.startswith(prefix.replace("torch.", "torch._C._") + "."):
-                    return qual
+                    return prefix
         return None
 
     def __enter__(self) -> "Guard":
@@ -400,9 +416,9 @@ class Guard:
                     try:
                         mode.__exit__(None, None, None)
                     except Exception:
-                        self._deny("tampering with the grader's guard (its mode was removed)")
+                        self._deny(TAMPER_MODE)
                 if not self._kernels_intact():
-                    self._deny("tampering with the grader's guard (its kernels were replaced)")
+                    self._deny(TAMPER_KERNELS)
                 if self.policy.autograd:
                     torch._C._set_grad_enabled(self._grad_was)
         finally:
@@ -465,5 +481,5 @@ class _DispatchMode(TorchDispatchMode):
         if self.guard.policy.autograd:
             for a in args:
                 if isinstance(a, torch.Tensor) and a.requires_grad:
-                    raise self.guard._deny("autograd (a tensor that requires grad)")
+                    raise self.guard._deny(AUTOGRAD_TENSOR)
         return func(*args, **(kwargs or {}))

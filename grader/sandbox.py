@@ -199,6 +199,7 @@ class WorkerHandle:
     dead: str | None = None
     hello: dict = field(default_factory=dict)  # what the worker reported before importing the submission
     scratch: str | None = None  # the worker's private scratch when it has no mount namespace
+    vocabulary: frozenset = frozenset()  # the names a violation of this exercise's policy can carry
     tainted: dict | None = None  # a forbidden operation at import, or tampering: every later call fails
     _closed: bool = False
 
@@ -224,7 +225,7 @@ class WorkerHandle:
         elif self.tainted is not None:
             reply = {"ok": False, "error": dict(self.tainted)}
         if not reply["ok"]:
-            reply["error"] = _clean_error(reply.get("error"))
+            reply["error"] = _clean_error(reply.get("error"), self.vocabulary)
             if reply["error"]["kind"] == "memory":
                 self._fail("memory", self._memory_message())
             if reply["error"]["kind"] == "tamper":
@@ -255,7 +256,8 @@ class WorkerHandle:
                                        "(written ahead of time or by another process; the worker was stopped)")
             if reply.get("event") == "violation":
                 if violation is None:
-                    violation = str(reply.get("what", "an operation"))[:200]
+                    what = reply.get("what")
+                    violation = what if isinstance(what, str) and what in self.vocabulary else "an operation"
                 continue
             if not isinstance(reply.get("ok"), bool):
                 self._fail("protocol", "the worker sent a malformed reply")
@@ -345,14 +347,23 @@ def _size(n: int) -> str:
     return f"{n / 2**30:g} GiB" if n >= 2**30 else f"{n / 2**20:g} MiB"
 
 
-def _clean_error(error: object) -> dict:
-    """The worker's description of a failure, reduced to known kinds and bounded plain text."""
+def _clean_error(error: object, vocabulary: frozenset = frozenset()) -> dict:
+    """The worker's description of a failure, reduced to known kinds and bounded plain text.
+
+    Hidden checks show the text of forbidden-operation and tampering failures: those texts are
+    rebuilt here from the policy's own names, so that a submission cannot print through them.
+    """
     error = error if isinstance(error, dict) else {}
     kind = error.get("kind") if error.get("kind") in ERROR_KINDS else "exception"
     kind_type = str(error.get("type", "Exception"))
     kind_type = re.sub(r"[^A-Za-z0-9_.]", "", kind_type)[:80] or "Exception"
-    return {"kind": kind, "type": kind_type, "message": str(error.get("message", ""))[:2000],
-            "where": str(error.get("where", "") or "")[:200]}
+    message = str(error.get("message", ""))[:2000]
+    if kind == "forbidden":
+        named = [n for n in sorted(vocabulary, key=len, reverse=True) if n in message][:1]
+        message = "used a forbidden operation" + (f": {named[0]}" if named else "")
+    elif kind == "tamper":
+        message = "the submission altered the grader or its guard"
+    return {"kind": kind, "type": kind_type, "message": message, "where": str(error.get("where", "") or "")[:200]}
 
 
 def _empty_cgroup(group: str, timeout: float = 2.0) -> None:
@@ -502,7 +513,10 @@ class Sandbox:
             pid, sock = self.zygote.spawn(cfg)
         except (OSError, codec.CodecError) as exc:
             raise WorkerFailure("exit", f"the sandbox could not start a worker ({exc})") from None
-        handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch)
+        from grader.guard import Policy  # imports torch: the trusted side has it by now
+
+        handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
+                              vocabulary=Policy.from_dict(forbidden).vocabulary())
         load_timeout = timeout if timeout is not None else limits.call_seconds
         try:
             # The first frame comes before any student code: the isolation layers and preload results.

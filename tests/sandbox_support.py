@@ -30,15 +30,41 @@ def tight_grader(course, namespaces: bool = True, cgroups: bool = True) -> Grade
     return grader
 
 
-def course_hash() -> str:
-    """One digest of every file under exercises/, solutions/ and grader/ (caches left out)."""
-    digest = hashlib.sha256()
+# What hostile submissions write into any file they manage to open: a changed course file that
+# holds one of these was changed by a worker. Other changes (in a checkout shared with people
+# editing the course while the tests run) are not the submission's doing.
+MARKERS = (b"# rewritten by a submission", b"# lingering\n")
+
+
+def course_snapshot() -> dict[str, str]:
+    """A digest of every file under exercises/, solutions/ and grader/ (caches left out)."""
+    out = {}
     for top in ("exercises", "solutions", "grader"):
         for path in sorted((ROOT / top).rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and ".pytest_cache" not in path.parts:
-                digest.update(str(path.relative_to(ROOT)).encode())
-                digest.update(path.read_bytes())
-    return digest.hexdigest()
+                try:
+                    out[str(path.relative_to(ROOT))] = hashlib.sha256(path.read_bytes()).hexdigest()
+                except OSError:
+                    pass
+    return out
+
+
+def tampered(before: dict[str, str]) -> list[str]:
+    """Course files changed or added since ``before`` by a worker: holding a marker, or owned by one."""
+    after, uids, out = course_snapshot(), _uid_range(), []
+    for rel, digest in after.items():
+        if before.get(rel) == digest:
+            continue
+        path = ROOT / rel
+        try:
+            owner = path.stat().st_uid
+            data = path.read_bytes()
+        except OSError:
+            continue
+        if (os.geteuid() == 0 and owner in uids) or any(m in data for m in MARKERS):
+            out.append(rel)
+    out += [rel for rel in before if rel not in after and rel.startswith("grader/")]  # removed
+    return out
 
 
 def _uid_range() -> range:

@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT, requires_root
-from sandbox_support import (HOSTILE, copy_hostile, course_hash, leftovers, score, tight_grader,
-                             zygote_children)
+from sandbox_support import (HOSTILE, copy_hostile, course_snapshot, leftovers, score, tampered,
+                             tight_grader, zygote_children)
 
 # name -> a phrase some failed check of it must show (what stopped it), or None (it just earns nothing)
 SESSION = {
@@ -86,7 +86,7 @@ def baselines(grader, tight, tmp_path_factory):
 
 
 def _attack(grader, name: str, baseline: float, tmp_path: Path, expect: str | None, prepare=None):
-    before = course_hash()
+    before = course_snapshot()
     submission = copy_hostile(name, tmp_path)
     if prepare:
         prepare(submission)
@@ -94,7 +94,7 @@ def _attack(grader, name: str, baseline: float, tmp_path: Path, expect: str | No
     messages = [c.message for c in result.checks if c.status != "passed"] + [result.error or ""]
     assert result.score <= baseline, f"{name} earned {result.score} > {baseline}: " + \
         "; ".join(f"{c.name}={c.status}" for c in result.checks)
-    assert course_hash() == before, f"{name} changed the course's files"
+    assert tampered(before) == [], f"{name} changed the course's files"
     assert leftovers() == [], f"{name} left processes behind"
     assert zygote_children(grader) == [], f"{name} left children of the zygote"
     if expect is not None:
@@ -236,7 +236,7 @@ BAD = {
 @pytest.mark.parametrize("kind", sorted(BAD))
 def test_bad_input_fails_its_exercise_with_a_reason(grader, course, companion_alone, kind, tmp_path):
     companion, alone = companion_alone
-    before = course_hash()
+    before = course_snapshot()
     submission = _case(kind, tmp_path, companion)
     report = grader.grade(submission, name=kind, only=["sigmoid", companion])
     sigmoid = report.exercise("sigmoid")
@@ -248,4 +248,4 @@ def test_bad_input_fails_its_exercise_with_a_reason(grader, course, companion_al
         assert other.score == 0 and BAD[kind] in (other.error or "")
     else:  # graded as if sigmoid were not there
         assert (other.score, other.max_score, other.error) == (alone.score, alone.max_score, alone.error)
-    assert course_hash() == before and leftovers() == []
+    assert tampered(before) == [] and leftovers() == []
