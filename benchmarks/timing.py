@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED = ["sigmoid", "mlp_forward", "bce_loss", "mlp_backward", "adamw"]
+SEED = ["sigmoid", "mlp_forward", "bce_loss", "mlp_backward", "adam"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,10 +71,11 @@ def main(argv: list[str] | None = None) -> int:
                     for kind in ("aa", "ref"):
                         handle = sandbox.start(staged.root, exercise_id, exercise.forbidden, extra=extra)
                         try:
-                            session = Session(handle, plan, remaining=lambda: 600.0, aa=kind == "aa")
-                            t0 = time.monotonic()
-                            result = session.run()
-                            results[kind].append((result, time.monotonic() - t0, session))
+                            with timing.anchor_worker(sandbox, exercise, settings) as anchor:
+                                session = Session(handle, anchor, plan, remaining=lambda: 600.0, aa=kind == "aa")
+                                t0 = time.monotonic()
+                                result = session.run()
+                                results[kind].append((result, time.monotonic() - t0, session))
                         finally:
                             handle.close()
                         if args.rounds:

@@ -24,7 +24,11 @@ measurement itself lives in :mod:`grader.timing_session`.
 
 from __future__ import annotations
 
+import contextlib
+import shutil
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
@@ -33,6 +37,7 @@ from grader.checks import CheckFailure
 from grader.codec import DTYPES
 from grader.discover import Exercise
 from grader.errors import GraderError
+from grader.sandbox import WorkerFailure
 from grader.timing_session import Plan, Session, TimingInconclusive, resolve
 
 GEN_KINDS = ("randn", "rand", "randint", "zeros", "ones")
@@ -214,6 +219,25 @@ def worker_config(exercise: Exercise, settings) -> dict:
     return {"timing": {"baselines": baselines}}
 
 
+@contextlib.contextmanager
+def anchor_worker(sandbox, exercise: Exercise, settings):
+    """A worker of ``exercise`` in the same sandbox whose module is empty: it times the baseline alone."""
+    root = Path(tempfile.mkdtemp(prefix="grade-anchor-"))
+    try:
+        (root / exercise.id).mkdir()
+        (root / exercise.id / f"{exercise.id}.py").write_text('"""The timing anchor: no submission."""\n')
+        try:
+            handle = sandbox.start(root, exercise.id, exercise.forbidden, extra=worker_config(exercise, settings))
+        except WorkerFailure as failure:
+            raise TimingInconclusive(f"the grader's timing worker did not start: {failure}") from None
+        try:
+            yield handle
+        finally:
+            handle.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 class TimingItem(pytest.Item):
     """One timing check: skipped unless every correctness check of the exercise passed."""
 
@@ -241,7 +265,8 @@ class TimingItem(pytest.Item):
             pytest.skip(f"not timed: {failed or 'no'} correctness check(s) "
                         f"{'failed' if failed else 'ran'}; speed counts only for a correct answer")
         handle = plugin.worker(self.exercise)
-        result = Session(handle, plan, remaining=plugin.call_timeout).run()
+        with anchor_worker(plugin.sandbox, self.exercise, plugin.settings) as anchor:
+            result = Session(handle, anchor, plan, remaining=plugin.call_timeout).run()
         self.measured = result.to_dict() if result.ratio is not None else None  # the schema: a float ratio or null
         if result.verdict == "noisy":
             raise TimingInconclusive(result.message)

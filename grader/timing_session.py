@@ -1,56 +1,53 @@
 """One timing measurement, run from the trusted side: every number that decides comes from its clock.
 
-A round is four requests to the worker and one measurement here, in random order of the two roles:
+Two workers take part: the student's, and an anchor forked from the same zygote into the same
+sandbox that never imports the submission. A round is, in random order of the first two blocks:
 
-    prepare(set of k fresh calls) -> run the baseline on it      (round trip timed here)
-    prepare(set of k fresh calls) -> run the student on it       (round trip timed here)
-    this process draws a set and runs the baseline on it          (the anchor, timed here)
+    student's worker: draw k fresh calls -> run the baseline on them     (round trips timed here)
+    student's worker: draw k fresh calls -> run the student on them      (round trips timed here)
+    anchor worker:    draw k fresh calls -> run the baseline on them     (round trips timed here)
 
-The worker is untrusted, so nothing it reports is believed on its own:
+The student's worker runs student code, so nothing it reports is believed on its own:
 
 - the student's block time is this process's round trip (on CUDA the worker's events, but never
   less than the round trip minus what flushing and synchronising is measured to cost here);
-- the worker's baseline is paired with the student's block round by round, but scaled down when
-  its median runs more than ``ANCHOR_SLACK`` slower than the anchor, so slowing the baseline inside
-  the worker (a patched op, a mode, a thread, a timer) buys at most that slack;
-- preparing a set takes as long as this process takes to draw one; any excess is work done outside
-  the timed region (a hook computing ahead) and is charged to the student's blocks;
+- the student's worker's baseline is paired with the student's block round by round, but scaled
+  down when its median runs more than ``ANCHOR_SLACK`` slower than the anchor's, so slowing the
+  baseline there (a patched kernel, a mode, a timer, a hook) buys at most that slack;
+- drawing the student's set takes as long as the anchor takes to draw one; any excess is work done
+  outside the timed region (something computing ahead) and is charged to the student's blocks;
 - the worker's own numbers must fit inside the round trips, its threads and processes are counted
-  from ``/proc`` here, and some outputs of timed calls are fetched and compared with the library.
+  from ``/proc`` here, and some outputs of timed calls are fetched and compared, here, with the
+  baseline run on the same inputs drawn again.
 """
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import math
-import os
 import random
 import statistics
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
-
-import torch
 
 from grader import timing_worker as tw
 from grader.checks import StudentError
-from grader.errors import GraderError
-from grader.sandbox import WorkerFailure, WorkerHandle, _pids_of_uid
+from grader.sandbox import WorkerFailure, WorkerHandle
+from grader.timing_host import pinned, worker_tasks
+from grader.timing_stats import median_ci, mismatch, spread, tensors, tolerances
 
 CPU_TARGET_MS = 6.0  # a block of calls lasts about this long for the baseline
 CUDA_TARGET_MS = 2.0
 MAX_CALLS = 256
 SET_BYTES = {"cpu": 128 * 2**20, "cuda": 2**30}  # inputs of one block, at most
-ANCHOR_SLACK = 0.10  # the worker's baseline may run up to 10% slower than this process's and count
+ANCHOR_SLACK = 0.10  # the student's worker may run the baseline up to 10% slower than the anchor and count
 CLEAR_FACTOR = 2.0  # three rounds all above twice the budget end the measurement
 NOISE_LIMIT = 0.25  # a confidence interval wider than this (relative) that straddles the budget is noisy
 SLOW_FLOOR_S = 2.0  # a student block may take at least this long before it counts as too slow
-SLOW_FACTOR = 20.0  # ... or this many times the budget times the baseline's block
+SLOW_FACTOR = 8.0  # ... or this many times the budget times the baseline's block
 IPC_CAP_NS = 500_000
 MAX_SECONDS = 30.0  # no more rounds are added after this long (the minimum always runs)
-UNTIMED_ALLOWANCE = 0.05  # preparing may exceed drawing here by this fraction (plus a round trip) free
-GUARD_NS = 2_000_000  # entering and leaving the worker's guard once, at most (host-side allowances)
+UNTIMED_ALLOWANCE = 0.05  # drawing may exceed the anchor's by this fraction (plus a round trip) free
+GUARD_NS = 2_000_000  # entering and leaving the worker's guard once, at most (host-side allowance)
 
 
 class TimingInconclusive(Exception):
@@ -97,15 +94,15 @@ class Measurement:
 
 @dataclass(frozen=True)
 class Round:
-    base_ns: float  # the worker's baseline block
-    anchor_ns: float  # this process's baseline block
+    base_ns: float  # the student's worker's baseline block
+    anchor_ns: float  # the anchor worker's baseline block
     student_ns: float  # the student's block
-    prepare_ns: tuple[float, float]  # the worker preparing the baseline's set and the student's
-    draw_ns: float  # this process drawing one set
+    prepare_ns: tuple[float, float]  # the student's worker drawing the baseline's set and the student's
+    draw_ns: float  # the anchor worker drawing its set
 
 
 def drift(rounds: list[Round]) -> float:
-    """How much slower the worker ran the baseline than this process did (median ratio; 1 = same)."""
+    """How much slower the student's worker ran the baseline than the anchor (median; 1 = same)."""
     return statistics.median(r.base_ns / r.anchor_ns for r in rounds) if rounds else 1.0
 
 
@@ -122,166 +119,14 @@ class _Stop(Exception):
         self.measurement = measurement
 
 
-# Statistics ----------------------------------------------------------------------------------
-
-def median_ci(xs: list[float], level: float = 0.95) -> tuple[float, float]:
-    """A distribution-free confidence interval for the median (binomial order statistics)."""
-    s = sorted(xs)
-    n = len(s)
-    if n < 6:
-        return s[0], s[-1]
-    alpha = (1.0 - level) / 2
-    cdf, lower = 0.0, 1
-    for i in range(n + 1):  # the largest l with P(Bin(n, 1/2) <= l - 1) <= alpha
-        cdf += math.comb(n, i) / 2**n
-        if cdf > alpha:
-            lower = max(1, i)
-            break
-    return s[lower - 1], s[n - lower]
-
-
-def spread(xs: list[float]) -> float:
-    """Interquartile range relative to the median."""
-    if len(xs) < 4:
-        return 0.0
-    q = statistics.quantiles(xs, n=4)
-    m = statistics.median(xs)
-    return (q[2] - q[0]) / m if m > 0 else 0.0
-
-
-# Comparing results -----------------------------------------------------------------------------
-
-def tolerances(expected, plan: Plan) -> tuple[float, float]:
-    dtype = next(_tensors(expected), torch.zeros(())).dtype
-    rtol, atol = {torch.float64: (1e-7, 1e-9), torch.float16: (1e-2, 1e-3),
-                  torch.bfloat16: (2e-2, 1e-2)}.get(dtype, (1e-4, 1e-5))  # float32: a few hundred ulps
-    return (plan.rtol if plan.rtol is not None else rtol), (plan.atol if plan.atol is not None else atol)
-
-
-def _tensors(value):
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            yield from _tensors(v)
-
-
-def mismatch(actual, expected, rtol: float, atol: float, what: str = "result") -> str | None:
-    """How ``actual`` differs from ``expected`` beyond the tolerances, or None."""
-    if isinstance(expected, torch.Tensor):
-        if type(actual) is not torch.Tensor:
-            return f"{what} is a {type(actual).__qualname__}, not a tensor"
-        if actual.shape != expected.shape or actual.dtype != expected.dtype:
-            return f"{what} has shape {tuple(actual.shape)} and dtype {actual.dtype}, expected " \
-                   f"{tuple(expected.shape)} and {expected.dtype}"
-        a, e = actual.detach().cpu(), expected.detach().cpu()
-        if not (a.is_floating_point() or a.is_complex()):
-            return None if torch.equal(a, e) else f"{what} has wrong values"
-        ok = torch.isclose(a.double(), e.double(), rtol=rtol, atol=atol, equal_nan=True)
-        return None if bool(ok.all()) else f"{what} has wrong values ({int((~ok).sum())} of {ok.numel()})"
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(actual, (tuple, list)) or len(actual) != len(expected):
-            return f"{what} has the wrong structure"
-        for i, (a, e) in enumerate(zip(actual, expected)):
-            problem = mismatch(a, e, rtol, atol, f"{what}[{i}]")
-            if problem:
-                return problem
-        return None
-    if isinstance(expected, float) and isinstance(actual, (int, float)):
-        return None if math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol) else f"{what} has the wrong value"
-    return None if actual == expected else f"{what} has the wrong value"
-
-
-# The worker's processes, counted here --------------------------------------------------------
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def worker_pids(handle: WorkerHandle) -> list[int]:
-    """Every process the worker runs: those of its own uid, or else its process tree."""
-    if handle.uid is not None:
-        return _pids_of_uid(handle.uid)
-    tree, out, todo = _children(), [], [handle.pid]
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo += tree.get(pid, [])
-    return out
-
-
-def worker_tasks(handle: WorkerHandle) -> tuple[int, int]:
-    """(processes, threads) of the worker, read from /proc by this process."""
-    pids, threads = worker_pids(handle), 0
-    for pid in pids:
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("Threads:"):
-                    threads += int(line.split()[1])
-        except (OSError, ValueError):
-            continue
-    return len(pids), threads
-
-
-@contextlib.contextmanager
-def pinned(handle: WorkerHandle, device: str):
-    """Run this process and the worker on one core of their own while a check is timed; yield it.
-
-    A process already pinned to one core (a batch's trusted process) keeps it; otherwise a core is
-    claimed through the batch's machine-wide locks, so timed checks never share a core.
-    """
-    from grader.backends import LOCK_DIR, claim_core
-
-    own = os.sched_getaffinity(0)
-    core, lock = (next(iter(own)), None) if len(own) == 1 else (None, None)
-    if core is None:
-        try:
-            core, lock = claim_core(LOCK_DIR, wait_s=10.0)
-        except (GraderError, OSError):
-            core = None
-    saved: dict[int, set] = {}
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        if core is not None:
-            for pid in worker_pids(handle):
-                try:
-                    saved[pid] = os.sched_getaffinity(pid)
-                    os.sched_setaffinity(pid, {core})
-                except OSError:
-                    pass
-        yield core
-    finally:
-        torch.set_num_threads(threads)
-        for pid, cpus in saved.items():
-            try:
-                os.sched_setaffinity(pid, cpus)
-            except OSError:
-                pass
-        if lock is not None:
-            os.sched_setaffinity(0, own)
-            os.close(lock)
-
-
-# The session -----------------------------------------------------------------------------------
-
 def resolve(dotted: str):
     """Import a dotted path (a library op or a function of grader.baselines) in this process."""
     module, attrs = tw._locate(dotted)
     return tw._follow(module, attrs)
 
 
-def _nbytes(value) -> int:
-    return sum(t.numel() * t.element_size() for t in _tensors(list(value[0]) + list(value[1].values())))
+def _nbytes(call) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors(list(call[0]) + list(call[1].values())))
 
 
 def _noop(*args, **kwargs):
@@ -289,15 +134,17 @@ def _noop(*args, **kwargs):
 
 
 class Session:
-    """Measures one student function against its baseline in one worker; ``run`` returns the verdict.
+    """Measures one student function against its baseline; ``run`` returns the verdict.
 
-    ``remaining`` gives the seconds left for the submission; ``aa`` times the baseline against
-    itself (the A/A test of benchmarks/timing.py).
+    ``handle`` is the student's worker and ``anchor`` a worker of the same exercise that never
+    imported the submission; ``remaining`` gives the seconds left for the submission; ``aa`` times
+    the baseline against itself (the A/A test of benchmarks/timing.py).
     """
 
-    def __init__(self, handle: WorkerHandle, plan: Plan, remaining, aa: bool = False,
+    def __init__(self, handle: WorkerHandle, anchor: WorkerHandle, plan: Plan, remaining, aa: bool = False,
                  rng: random.Random | None = None):
         self.handle = handle
+        self.anchor = anchor
         self.plan = plan
         self.remaining = remaining
         self.cuda = plan.device.startswith("cuda")
@@ -321,27 +168,30 @@ class Session:
     def _student_limit(self) -> float:
         return max(SLOW_FLOOR_S, SLOW_FACTOR * self.plan.budget * self.block_est_ns / 1e9)
 
-    def _request(self, message: dict, who: str, timeout: float | None = None) -> tuple[int, object]:
+    def _request(self, message: dict, who: str, timeout: float | None = None,
+                 handle: WorkerHandle | None = None) -> tuple[int, object]:
         """Send one request; (round trip in ns by this process's clock, the reply's value)."""
         limit = timeout if timeout is not None else max(10.0, 100 * self.block_est_ns / 1e9)
         effective = self._timeout(limit)
         t0 = time.perf_counter_ns()
         try:
-            reply = self.handle.request(message, timeout=effective)
+            reply = (handle or self.handle).request(message, timeout=effective)
         except WorkerFailure as failure:
+            if handle is self.anchor:
+                raise TimingInconclusive(f"the grader's own timing worker failed: {failure}") from None
             if failure.kind == "timeout" and effective >= limit:  # the request's own limit ran out
                 if who == "student":
                     raise _Stop(self._too_slow(limit)) from None
                 raise _Stop(self._flag(f"a timing request ({message.get('op')}) took over {limit:.3g} s in the "
-                                       f"worker, far longer than here")) from None
+                                       f"worker, far longer than in the grader's own")) from None
             raise
         ns = time.perf_counter_ns() - t0
         if not reply["ok"]:
             error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+            if handle is self.anchor or who == "setup":
+                raise TimingInconclusive(f"the worker could not time the baseline: {error.get('message', '')}"[:300])
             if who == "student" or error.get("kind") == "forbidden":
                 raise StudentError(self.plan.function, error)
-            if who == "setup":
-                raise TimingInconclusive(f"the worker could not set up timing: {error.get('message', '')}"[:300])
             raise _Stop(self._flag(f"the worker failed a timing request ({error.get('type', 'error')}: "
                                    f"{str(error.get('message', ''))[:120]})"))
         return ns, reply.get("value")
@@ -365,7 +215,7 @@ class Session:
 
     def run(self) -> Measurement:
         """Calibrate, warm up, measure (once more if the machine was too noisy), verify; the outcome."""
-        with pinned(self.handle, self.plan.device) as self.core:
+        with pinned(self.handle, self.anchor) as self.core:
             try:
                 self._setup()
                 result = None
@@ -388,7 +238,7 @@ class Session:
     def _setup(self) -> None:
         plan, device = self.plan, self.plan.device
         if self.cuda:
-            self.kit = tw.CudaKit(device, 8)
+            self.kit = tw.CudaKit(device, 1)
         call = tw.make_call(plan.template, self.rng.getrandbits(62), 0, device)
         for _ in range(2):
             self._time_calls(self.baseline, [call])
@@ -402,23 +252,25 @@ class Session:
             self.kit = tw.CudaKit(device, self.calls)
             empty = [((), {})] * self.calls
             self.harness_ns = statistics.median(self._time_harness(empty) for _ in range(3))
-        self._request({"op": "timing_setup", "function": plan.function, "baseline": plan.baseline,
-                       "calls": self.calls}, "setup")
+            self.kit = None  # the flush buffer is the workers' to fill from here on
+        for handle, function in ((self.handle, plan.function), (self.anchor, None)):
+            self._request({"op": "timing_setup", "function": function, "baseline": plan.baseline,
+                           "calls": self.calls}, "setup", handle=handle)
         pings = [self._request({"op": "ping"}, "setup")[0] for _ in range(5)]
         self.ipc_ns = min(statistics.median(pings), IPC_CAP_NS)
-        # Warm-up: one block each way, then the anchor. The baseline's block, timed as the machine
+        # Warm-up: one block each way, then the anchor's. The anchor's block, timed as the machine
         # runs now, sets how long the student's may take.
-        warm = self._block("baseline", "baseline")
-        self.block_est_ns = max(self.block_est_ns, float(warm[3]))
-        self._block(self.student_role, "student")
+        self._block("baseline", "baseline")
         self._anchor()
+        self.block_est_ns = max(self.block_est_ns, self._anchor()[1])
+        self._block(self.student_role, "student")
 
     def _time_harness(self, empty: list) -> float:
         _, ns, _ = tw.run_block(_noop, empty, self.kit)
         return ns / len(empty)
 
     def _block(self, role: str, set_name: str) -> tuple[int, int, float, int]:
-        """Prepare a fresh set and run one role on it: (seed, prepare ns, block ns, round trip ns)."""
+        """Draw a fresh set in the student's worker and run one role on it: (seed, draw ns, block ns, rtt)."""
         seed = self.rng.getrandbits(62)
         prepare_ns, _ = self._request({"op": "timing_prepare", "set": set_name, "seed": seed,
                                        "calls": self.calls, "template": self.plan.template}, "grader")
@@ -447,12 +299,15 @@ class Session:
         return seed, prepare_ns, block, rtt
 
     def _anchor(self) -> tuple[float, float]:
-        """Draw a set here and time the baseline on it: (draw ns, block ns)."""
-        t0 = time.perf_counter_ns()
-        calls = tw.make_calls(self.plan.template, self.rng.getrandbits(62), self.calls, self.plan.device)
-        draw = time.perf_counter_ns() - t0
-        _, ns, ms = tw.run_block(self.baseline, calls, self.kit)
-        return float(draw), (sum(ms) * 1e6 if ms is not None else float(ns))
+        """The anchor worker draws a set and runs the baseline on it: (draw ns, block ns)."""
+        seed = self.rng.getrandbits(62)
+        draw, _ = self._request({"op": "timing_prepare", "set": "baseline", "seed": seed, "calls": self.calls,
+                                 "template": self.plan.template}, "anchor", handle=self.anchor)
+        rtt, value = self._request({"op": "timing_run", "role": "baseline", "set": "baseline"}, "anchor",
+                                   handle=self.anchor)
+        if self.cuda and isinstance(value, dict) and isinstance(value.get("ms"), list):
+            return float(draw), sum(float(x) for x in value["ms"]) * 1e6  # a worker without student code
+        return float(draw), float(rtt)
 
     def _round(self, index: int) -> Round:
         first_student = self.rng.random() < 0.5
@@ -478,7 +333,7 @@ class Session:
                                   "args": self.plan.mutates}, "grader")
         args, kwargs = tw.make_call(self.plan.template, seed, j, self.plan.device)
         expected = self.baseline(*args, **kwargs)
-        rtol, atol = tolerances(expected, self.plan)
+        rtol, atol = tolerances(expected, self.plan.rtol, self.plan.atol)
         problem = mismatch(value.get("value") if isinstance(value, dict) else None, expected, rtol, atol)
         if problem is None and self.plan.mutates:
             problem = mismatch(value.get("args"), list(args), rtol, atol, "the arguments after the call")
@@ -488,10 +343,10 @@ class Session:
                                     self._extra()))
 
     def _charge(self, rounds: list[Round]) -> float:
-        """Time spent preparing the student's sets beyond what drawing costs here: work outside
-        the timed region (the set prepared just before the student's block is the one to use)."""
+        """Time spent drawing the student's sets beyond the anchor's drawing: work outside the timed
+        region (the set drawn just before the student's block is the one that could hide it)."""
         diffs = [r.prepare_ns[1] - r.draw_ns for r in rounds]
-        allowance = self.ipc_ns + GUARD_NS + UNTIMED_ALLOWANCE * statistics.median(r.draw_ns for r in rounds)
+        allowance = self.ipc_ns + UNTIMED_ALLOWANCE * statistics.median(r.draw_ns for r in rounds)
         return max(0.0, statistics.median(diffs) - allowance)
 
     def _ratios(self, rounds: list[Round]) -> list[float]:
@@ -555,6 +410,9 @@ class Session:
             raise _Stop(self._flag("; ".join(str(p) for p in problems[:3]), rounds))
 
     def _release(self) -> None:
-        if self.handle.dead is None:
-            with contextlib.suppress(WorkerFailure):
-                self.handle.request({"op": "timing_release"}, timeout=self._timeout(10.0))
+        for handle in (self.handle, self.anchor):
+            if handle.dead is None:
+                try:
+                    handle.request({"op": "timing_release"}, timeout=self._timeout(10.0))
+                except WorkerFailure:
+                    pass

@@ -51,7 +51,7 @@ CLOCKS = tuple((module, name, getattr(module, name)) for module, name in (
 _synchronize = torch.cuda.synchronize
 _Event = torch.cuda.Event
 GEN_KEY = "$gen"  # marks a generated value in an argument template: {"$gen": {kind, shape, dtype, ...}}
-CUDA_EXTRA_THREADS = 2  # threads the CUDA runtime may start after its first kernel (event handlers)
+CUDA_EXTRA_THREADS = 4  # threads the CUDA runtime may start after its first kernel (event handlers)
 ITIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 
 
@@ -171,7 +171,7 @@ def run_block(fn, calls: list, cuda: CudaKit | None = None, guard=None) -> tuple
 
 
 def plain_problem(value, device: str, depth: int = 0) -> str | None:
-    """Why ``value`` is not a plain result (exact tensors on ``device``, numbers, tuples), or None."""
+    """Why ``value`` is not a plain result (exact tensors on ``device``, numbers, containers), or None."""
     if depth > 8:
         return "a result nested too deeply"
     if isinstance(value, torch.Tensor):
@@ -180,13 +180,13 @@ def plain_problem(value, device: str, depth: int = 0) -> str | None:
         if value.layout != torch.strided or value.device.type != torch.device(device).type:
             return f"a tensor with layout {value.layout} on {value.device}"
         return None
-    if isinstance(value, (tuple, list)):
-        for v in value:
+    if isinstance(value, (tuple, list, dict)):
+        for v in (value.values() if isinstance(value, dict) else value):
             problem = plain_problem(v, device, depth + 1)
             if problem:
                 return problem
         return None
-    if value is None or type(value) in (int, float, bool):
+    if value is None or type(value) in (int, float, bool, str):
         return None
     return f"a result of type {type(value).__qualname__}"
 
@@ -384,9 +384,9 @@ def _state(worker) -> TimingState:
 
 
 def op_setup(worker, request: dict) -> dict:
-    name = request["function"]
-    fn = worker.function(name)
-    if fn is None:
+    name = request["function"]  # None: an anchor worker, which times only the baseline
+    fn = worker.function(name) if name is not None else None
+    if fn is None and name is not None:
         raise AttributeError(f"{worker.cfg['exercise']}.py defines no function {name!r}")
     captured = CAPTURED
     baseline = captured.baselines.get(request["baseline"]) if captured else None
@@ -417,6 +417,8 @@ def op_run(worker, request: dict) -> dict:
     calls = state.sets.pop(request["set"])  # a set is used once: no tensor is timed twice
     student = role == "student"
     fn = state.function if student else state.baseline
+    if fn is None:
+        raise LookupError("this worker times only the baseline")
     guard = worker.guard if student else None
     problems = environment_problems(state.threads)
     worker.guard.violations.clear()
