@@ -89,10 +89,16 @@ def isolate(cfg: dict, channel: socket.socket) -> list[str]:
     layers.append("rlimits")
     if as_limit:
         layers.append("rlimit-as")
+    elif "cgroup-memory" not in layers:
+        layers.append("no-memory-limit")  # e.g. CUDA without a cgroup: RLIMIT_AS would break the driver
     if uid is not None:
         os.setgroups([])
-        os.setresgid(uid, uid, uid)
-        os.setresuid(uid, uid, uid)
+        if hasattr(os, "setresuid"):
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+        else:  # macOS: setuid as root sets all three
+            os.setgid(uid)
+            os.setuid(uid)
         layers.append(f"uid={uid}")
     else:
         layers.append("same-uid-as-grader")
