@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import timing
+from grader import memory, timing
 from grader.checks import CheckFailure, StudentError
 from grader.discover import Course, Exercise, is_hidden
 from grader.results import CheckResult
@@ -24,6 +24,7 @@ from grader.submission import Staged
 # Extra item factories (timing, memory): callables (parent_node, exercise, plugin) -> iterable of items.
 ITEM_FACTORIES: list = []
 ITEM_FACTORIES.append(timing.collect)
+ITEM_FACTORIES.append(memory.collect)
 KIND_RANK = {"correctness": 0, "timing": 1, "memory": 2}
 
 

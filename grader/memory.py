@@ -1,0 +1,624 @@
+"""Memory checks: the ``[[memory]]`` tables of ``exercise.toml`` as scored pytest items.
+
+A table names the student function, its arguments (the arg specs of ``[[timing]]``, drawn in the
+worker) and per device a budget on the call's peak extra memory, with the input sizes::
+
+    [[memory]]
+    function = "flash_attention"
+    reference = "grader.baselines.flash_attention"  # optional: the measured call's result is checked
+    args = [{randn = ["b", "t", "d"]}, {randn = ["b", "t", "d"]}, {randn = ["b", "t", "d"]}]
+    kwargs = {causal = true}
+    points = 1
+    cpu = {budget_bytes = "16MiB", sizes = {b = 1, t = 4096, d = 64}}
+    cuda = {budget_bytes = "64MiB", sizes = {b = 8, t = 8192, d = 64}}
+
+Optional keys: ``name``, ``dtype`` (of generated floats), ``rtol``/``atol`` (for the reference
+comparison), ``warmup`` (call once unmeasured first, default true) and, per device,
+``slack_bytes`` (what the outside cross-check allows above the budget, default
+``max(SLACK_FLOOR, budget / 2)``).
+
+Peak extra memory is what the call allocates beyond its inputs, at its highest: every tensor it
+creates and still holds at that moment, its result included. In the worker a ``TorchDispatchMode``
+(:class:`StorageTracker`) counts the bytes of the storage each operator creates or grows and a weak
+reference on each storage takes them off when it is freed; on CUDA the caching allocator's peak is
+read too and the larger number counts. From outside, the trusted process reads the worker's memory
+cgroup (or ``VmHWM`` without one) around the call: growth beyond the budget plus a slack fails the
+check whatever the worker says, which catches memory the tracker cannot see (numpy, threads, raw
+allocations) and a tracker the submission disabled. A memory check runs only when every
+correctness check of its exercise passed.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import os
+import sys
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
+from torch.utils._pytree import tree_leaves
+
+from grader import timing_worker
+from grader import worker as _worker
+from grader.checks import CheckFailure, StudentError
+from grader.config import parse_size
+from grader.discover import Exercise
+from grader.errors import GraderError
+from grader.timing import DEVICES, _value
+from grader.timing_stats import mismatch, tolerances
+
+SLACK_FLOOR = 24 * 2**20  # page-cache, heap and interpreter noise of one call, as the cgroup sees it
+TABLE_KEYS = {"function", "reference", "args", "kwargs", "points", "name", "dtype", "rtol", "atol", "warmup",
+              *DEVICES}
+DEVICE_KEYS = {"budget_bytes", "sizes", "slack_bytes"}
+SEED = 0x5EED_3E3  # fixed: the trusted side draws the same inputs again for the reference
+
+
+# Tables ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MemoryBudget:
+    """One ``[[memory]]`` table as written, validated."""
+
+    name: str
+    function: str
+    args: tuple
+    kwargs: dict
+    points: float
+    reference: str | None = None
+    options: dict = field(default_factory=dict)  # dtype, rtol, atol, warmup
+    devices: dict = field(default_factory=dict)  # "cpu"/"cuda" -> {"budget_bytes", "slack_bytes", "sizes"}
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """One memory check resolved for one device."""
+
+    function: str
+    template: dict  # {"args": [...], "kwargs": {...}}; generated values are {"$gen": spec}
+    device: str
+    budget_bytes: int
+    slack_bytes: int
+    reference: str | None = None
+    rtol: float | None = None
+    atol: float | None = None
+    warmup: bool = True
+    seed: int = SEED
+
+
+def _positive_number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise GraderError(f"invalid value {value!r} in {where} (a positive number)")
+    return float(value)
+
+
+def parse_tables(exercise: Exercise) -> list[MemoryBudget]:
+    """The exercise's ``[[memory]]`` tables, checked; a GraderError names what is wrong and where."""
+    budgets: list[MemoryBudget] = []
+    for i, table in enumerate(exercise.memory):
+        where = f"{exercise.toml} [[memory]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise GraderError(f"invalid table in {where}")
+        unknown = set(table) - TABLE_KEYS
+        if unknown:
+            raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where} (known: {', '.join(sorted(TABLE_KEYS))})")
+        for key in ("function", "args"):
+            if key not in table:
+                raise GraderError(f"missing {key!r} in {where}")
+        function = table["function"]
+        if function not in exercise.functions:
+            raise GraderError(f"invalid function {function!r} in {where} (the exercise defines "
+                              f"{', '.join(exercise.functions)})")
+        args, kwargs = table["args"], table.get("kwargs", {})
+        if not isinstance(args, list) or not isinstance(kwargs, dict):
+            raise GraderError(f"invalid args or kwargs in {where} (a list and a table)")
+        reference = table.get("reference")
+        if reference is not None and not (isinstance(reference, str) and reference.count(".") >= 1):
+            raise GraderError(f"invalid reference {reference!r} in {where} (a dotted path)")
+        options = {}
+        for key, kind in (("dtype", str), ("warmup", bool)):
+            if key in table:
+                if not isinstance(table[key], kind):
+                    raise GraderError(f"invalid value {table[key]!r} in {where}.{key} (a {kind.__name__})")
+                options[key] = table[key]
+        for key in ("rtol", "atol"):
+            if key in table:
+                options[key] = _positive_number(table[key], f"{where}.{key}")
+        devices = {}
+        for device in DEVICES:
+            if device not in table:
+                continue
+            spec = table[device]
+            if not isinstance(spec, dict) or "budget_bytes" not in spec:
+                raise GraderError(f"missing 'budget_bytes' in {where}.{device}")
+            unknown = set(spec) - DEVICE_KEYS
+            if unknown:
+                raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where}.{device}")
+            sizes = spec.get("sizes", {})
+            if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
+                raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
+            budget = parse_size(spec["budget_bytes"], f"{where}.{device}.budget_bytes")
+            slack = parse_size(spec["slack_bytes"], f"{where}.{device}.slack_bytes") if "slack_bytes" in spec \
+                else max(SLACK_FLOOR, budget // 2)
+            devices[device] = {"budget_bytes": budget, "slack_bytes": slack, "sizes": sizes}
+        if not devices:
+            raise GraderError(f"no budget in {where} (a cpu or cuda table)")
+        name = table.get("name") or f"memory_{function}"
+        if not isinstance(name, str):
+            raise GraderError(f"invalid name {name!r} in {where}")
+        if any(b.name == name for b in budgets):
+            name = f"{name}_{i + 1}"
+        budget = MemoryBudget(name, function, tuple(args), dict(kwargs),
+                              _positive_number(table.get("points", 1), f"{where}.points"), reference, options, devices)
+        for device in devices:  # every size name resolves and every spec is well formed
+            plan_for(budget, device, where)
+        budgets.append(budget)
+    return budgets
+
+
+def plan_for(budget: MemoryBudget, device: str, where: str = "") -> MemoryPlan | None:
+    """The measurement plan on ``device`` ("cpu", "cuda", "cuda:1"), or None without a budget for it."""
+    spec = budget.devices.get(device.split(":")[0])
+    if spec is None:
+        return None
+    dtype = budget.options.get("dtype", "float32")
+    where = where or budget.name
+    template = {"args": [_value(a, spec["sizes"], dtype, f"{where} args[{i}]") for i, a in enumerate(budget.args)],
+                "kwargs": {k: _value(v, spec["sizes"], dtype, f"{where} kwargs.{k}") for k, v in budget.kwargs.items()}}
+    return MemoryPlan(function=budget.function, template=template, device=device,
+                      budget_bytes=spec["budget_bytes"], slack_bytes=spec["slack_bytes"], reference=budget.reference,
+                      rtol=budget.options.get("rtol"), atol=budget.options.get("atol"),
+                      warmup=bool(budget.options.get("warmup", True)))
+
+
+def mib(n: int | float) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+# Measuring, from the trusted side --------------------------------------------------------------
+
+class Probe:
+    """The worker's memory growth during one request, read from outside the worker.
+
+    With a memory cgroup (v1 ``memory.max_usage_in_bytes``, v2 ``memory.peak`` where it can be
+    reset): the peak charge minus the charge before; the worker can write neither file. Without
+    one, and only when the worker is not in a PID namespace of its own (so that its pid is known
+    here): ``VmHWM`` minus ``VmRSS`` of ``/proc/PID/status`` after resetting the high-water mark —
+    a coarser bound, since the worker could reset it too. ``source`` is None when neither works.
+    """
+
+    def __init__(self, handle):
+        self.cgroup = getattr(handle, "cgroup", None)
+        self.pid = handle.pid if "pid-ns" not in getattr(handle, "layers", ()) else None
+        self.source: str | None = None
+        self._before = 0
+        self._fd: int | None = None
+
+    def start(self) -> None:
+        for begin in (self._cgroup_v1, self._cgroup_v2, self._proc):
+            try:
+                if begin():
+                    return
+            except (OSError, ValueError):
+                self._close()
+        self.source = None
+
+    def stop(self) -> int | None:
+        """Bytes the worker grew by at its peak since ``start``, or None without a source."""
+        try:
+            if self.source == "cgroup":
+                if self._fd is not None:
+                    os.lseek(self._fd, 0, os.SEEK_SET)
+                    peak = int(os.read(self._fd, 64).decode().split()[0])
+                else:
+                    peak = int(Path(self.cgroup, "memory.max_usage_in_bytes").read_text())
+                return max(0, peak - self._before)
+            if self.source == "vmhwm":
+                return max(0, _status_kib(self.pid, "VmHWM") * 1024 - self._before)
+        except (OSError, ValueError, IndexError):
+            return None
+        finally:
+            self._close()
+        return None
+
+    def _cgroup_v1(self) -> bool:
+        if not self.cgroup or not Path(self.cgroup, "memory.max_usage_in_bytes").exists():
+            return False
+        Path(self.cgroup, "memory.max_usage_in_bytes").write_text("0")  # resets the peak to the usage now
+        self._before = int(Path(self.cgroup, "memory.usage_in_bytes").read_text())
+        self.source = "cgroup"
+        return True
+
+    def _cgroup_v2(self) -> bool:
+        if not self.cgroup or not Path(self.cgroup, "memory.peak").exists():
+            return False
+        # Linux 6.12+: writing to memory.peak resets the peak seen through this descriptor.
+        self._fd = os.open(os.path.join(self.cgroup, "memory.peak"), os.O_RDWR)
+        os.write(self._fd, b"reset\n")
+        self._before = int(Path(self.cgroup, "memory.current").read_text())
+        self.source = "cgroup"
+        return True
+
+    def _proc(self) -> bool:
+        if self.pid is None:
+            return False
+        with open(f"/proc/{self.pid}/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the resident size now
+        self._before = _status_kib(self.pid, "VmRSS") * 1024
+        self.source = "vmhwm"
+        return True
+
+    def _close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+
+def _status_kib(pid: int, key: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise ValueError(f"no {key} in /proc/{pid}/status")
+
+
+@dataclass(frozen=True)
+class MemoryResult:
+    """The outcome: a verdict, a message for the report and the numbers behind it."""
+
+    verdict: str  # passed | over-budget | outside-tracker | tampered | wrong-result
+    message: str
+    peak_bytes: int | None
+    budget_bytes: int
+    extra: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return {"peak_bytes": self.peak_bytes, "budget_bytes": self.budget_bytes, "verdict": self.verdict,
+                **self.extra}
+
+
+def measure(handle, plan: MemoryPlan, remaining, release: bool = False) -> MemoryResult:
+    """Run one memory check in the worker behind ``handle``; ``remaining()`` gives each request's timeout.
+
+    Raises StudentError when the function raises or uses a forbidden operation, WorkerFailure when
+    the worker dies (a memory blow-up over the worker's limit included).
+    """
+
+    def request(op: str, **body):
+        reply = handle.request({"op": op, **body}, timeout=remaining())
+        if not reply["ok"]:
+            raise StudentError(plan.function, reply.get("error") if isinstance(reply.get("error"), dict) else {})
+        return reply.get("value")
+
+    prepared = request("memory_prepare", function=plan.function, template=plan.template, seed=plan.seed,
+                       warmup=plan.warmup)
+    probe = Probe(handle)
+    probe.start()
+    try:
+        value = request("memory_run")
+    finally:
+        grown = probe.stop()
+    value = value if isinstance(value, dict) else {}
+    try:
+        reported = [int(value.get(k) or 0) for k in ("tracked_bytes", "allocator_bytes")]
+    except (TypeError, ValueError):
+        reported = None
+    problems = [str(p)[:200] for p in value.get("problems", [])] if isinstance(value.get("problems"), list) \
+        else ["the worker sent a malformed measurement"]
+    if reported is None:
+        problems.append("the worker sent a malformed measurement")
+        reported = [0, 0]
+    peak = max(reported)
+    limit = plan.budget_bytes + plan.slack_bytes
+    extra = {"device": plan.device, "tracked_bytes": reported[0],
+             "allocator_bytes": reported[1] if plan.device.startswith("cuda") else None,
+             "input_bytes": prepared.get("input_bytes") if isinstance(prepared, dict) else None,
+             "cross_check": None if probe.source is None else
+             {"source": probe.source, "grown_bytes": grown, "limit_bytes": limit}}
+    verified = None
+    if not problems and peak <= plan.budget_bytes:
+        verified = _verify(request, plan, release)
+    request("memory_release")
+    extra["verified"] = verified is None or verified is True
+    if problems:
+        return MemoryResult("tampered", "the memory measurement was interfered with: " + "; ".join(problems[:3]),
+                            peak, plan.budget_bytes, extra)
+    if peak > plan.budget_bytes:
+        return MemoryResult("over-budget", f"peak extra memory {mib(peak)} is over the budget of "
+                                           f"{mib(plan.budget_bytes)}", peak, plan.budget_bytes, extra)
+    if grown is not None and grown > limit:
+        return MemoryResult("outside-tracker", f"the worker's memory grew by {mib(grown)} during the call, more "
+                                               f"than the budget of {mib(plan.budget_bytes)} plus "
+                                               f"{mib(plan.slack_bytes)} allows (memory outside torch's tensors, "
+                                               f"e.g. numpy or another thread, counts too)",
+                            peak, plan.budget_bytes, extra)
+    if isinstance(verified, str):
+        return MemoryResult("wrong-result", f"the measured call returned a wrong result ({verified})",
+                            peak, plan.budget_bytes, extra)
+    return MemoryResult("passed", "", peak, plan.budget_bytes, extra)
+
+
+def _verify(request, plan: MemoryPlan, release: bool) -> bool | str | None:
+    """Compare the measured call's result with the reference's on the same inputs: True, a problem, or None."""
+    if plan.reference is None:
+        return None
+    try:
+        reference = timing_worker._follow(*timing_worker._locate(plan.reference))
+    except (ImportError, AttributeError):
+        if release:  # a student release leaves grader/baselines.py out: the result is checked on submission
+            return None
+        raise GraderError(f"the memory check's reference {plan.reference!r} cannot be imported") from None
+    actual = request("memory_fetch")
+    args, kwargs = timing_worker.make_call(plan.template, plan.seed, 0, plan.device)
+    with torch.no_grad():
+        expected = reference(*args, **kwargs)
+    problem = mismatch(actual, expected, *tolerances(expected, plan.rtol, plan.atol))
+    return problem or True
+
+
+class MemoryItem(pytest.Item):
+    """One memory check: skipped unless every correctness check of the exercise passed."""
+
+    def __init__(self, *, budget: MemoryBudget, exercise: Exercise, plugin, **kwargs):
+        super().__init__(**kwargs)
+        self.budget = budget
+        self.exercise = exercise
+        self.plugin = plugin
+        self.points = budget.points
+        self.kind = "memory"
+        self.measured: dict | None = None
+        self.uncounted = False  # skipped because this device has no budget: not part of the score
+
+    def runtest(self) -> None:
+        plugin, device = self.plugin, self.plugin.settings.device
+        plan = plan_for(self.budget, device)
+        if plan is None:
+            self.uncounted = True
+            pytest.skip(f"no memory budget for {device}")
+        passed, failed = plugin.correctness_passed(self.exercise.id)
+        if not passed:
+            pytest.skip(f"not measured: {failed or 'no'} correctness check(s) "
+                        f"{'failed' if failed else 'ran'}; memory counts only for a correct answer")
+        handle = plugin.worker(self.exercise)
+        result = measure(handle, plan, plugin.call_timeout, release=bool(getattr(plugin.settings, "release", False)))
+        self.measured = result.to_dict()
+        if result.verdict != "passed":
+            raise CheckFailure(result.message)
+
+    def repr_failure(self, excinfo, style=None) -> str:
+        return str(excinfo.value)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+def collect(parent, exercise: Exercise, plugin):
+    """The item factory registered with the plugin: one MemoryItem per ``[[memory]]`` table."""
+    for budget in parse_tables(exercise):
+        yield MemoryItem.from_parent(parent, name=budget.name, budget=budget, exercise=exercise, plugin=plugin)
+
+
+# Measuring, inside the worker ------------------------------------------------------------------
+# Bound at import, in the zygote, before any submission exists.
+
+_Tensor = torch.Tensor
+_leaves = tree_leaves
+_ref = weakref.ref
+_id = id
+_dispatch_stack = _get_current_dispatch_mode_stack
+_gc_collect = gc.collect
+_sync = torch.cuda.synchronize
+_reset_peak = torch.cuda.reset_peak_memory_stats
+_allocated = torch.cuda.memory_allocated
+_max_allocated = torch.cuda.max_memory_allocated
+_LIFTS = ("lift_fresh",)  # returns its argument, a tensor torch.tensor() made outside the dispatcher
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+LARGE_BLOCK = 2**20
+try:
+    _libc = ctypes.CDLL(None)
+    _mallopt, _malloc_trim = _libc.mallopt, _libc.malloc_trim
+except (OSError, AttributeError):  # not glibc: the cross-check is coarser
+    _mallopt = _malloc_trim = None
+
+
+class TrackerTampered(RuntimeError):
+    """The submission removed or altered the memory tracker while it ran."""
+
+
+def _schema_of(func) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[str, ...]]:
+    """Per return, whether it is a new tensor; the positions and names of the arguments written to."""
+    schema = func._schema
+    lift = func.overloadpacket.__name__ in _LIFTS
+    fresh = tuple(lift or r.alias_info is None for r in schema.returns)
+    written = [(i, a.name) for i, a in enumerate(schema.arguments) if a.alias_info is not None and a.alias_info.is_write]
+    return fresh, tuple(i for i, _ in written), tuple(n for _, n in written)
+
+
+class StorageTracker(TorchDispatchMode):
+    """Peak bytes of tensor storage created or grown under it and alive at the same time.
+
+    A storage counts from the operator that returns it as a new tensor (or grows it, ``resize_``
+    and ``out=``) until a weak reference says it was freed; views and in-place results add
+    nothing. Only storages on ``devices`` count.
+    """
+
+    def __init__(self, devices: frozenset):
+        super().__init__()
+        self.devices = devices
+        self.live = 0
+        self.peak = 0
+        self.ops = 0
+        self.entries: dict[int, list] = {}  # id(storage) -> [weak reference, bytes counted]
+        self.schemas: dict = {}
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False  # torch would wrap __torch_dispatch__ in a dynamo guard costing ~30 µs an operator
+
+    def _add(self, storage, nbytes: int) -> None:
+        if nbytes <= 0 or storage.device.type not in self.devices:
+            return
+        key = _id(storage)
+        entry = self.entries.get(key)
+        if entry is None:
+            entry = [None, 0]
+            tracker = self
+
+            def freed(_, key=key, entry=entry):
+                tracker.live -= entry[1]
+                tracker.entries.pop(key, None)
+
+            entry[0] = _ref(storage, freed)
+            self.entries[key] = entry
+        entry[1] += nbytes
+        self.live += nbytes
+
+    def _new(self, result) -> None:
+        for t in ((result,) if type(result) is _Tensor else result):
+            if type(t) is _Tensor:
+                storage = t.untyped_storage()
+                self._add(storage, storage.nbytes() - self._counted(storage))
+
+    def _counted(self, storage) -> int:
+        entry = self.entries.get(_id(storage))
+        return entry[1] if entry is not None and entry[0]() is storage else 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        shape = self.schemas.get(func)
+        if shape is None:
+            shape = self.schemas[func] = _schema_of(func)
+        fresh, positions, names = shape
+        before = ()
+        if positions or names:
+            written = [v for i in positions if i < len(args) for v in _leaves(args[i])]
+            written += [v for n in names if n in kwargs for v in _leaves(kwargs[n])]
+            before = [(t, t.untyped_storage(), t.untyped_storage().nbytes()) for t in written if type(t) is _Tensor]
+        out = func(*args, **kwargs)
+        self.ops += 1
+        if len(fresh) == 1:
+            if fresh[0]:
+                self._new(out if type(out) is _Tensor else _leaves(out))
+        elif isinstance(out, (tuple, list)):
+            for is_new, result in zip(fresh, out):
+                if is_new:
+                    self._new(result if type(result) is _Tensor else _leaves(result))
+        for t, storage, nbytes in before:  # out= and resize_: the storage grew, or was swapped
+            now = t.untyped_storage()
+            if now is storage:
+                self._add(now, now.nbytes() - nbytes)
+            elif not self._counted(now):
+                self._add(now, now.nbytes())
+        if self.live > self.peak:
+            self.peak = self.live
+        return out
+
+
+def _large_blocks_unmapped() -> None:
+    """Large heap blocks mapped and unmapped one by one, so that the cgroup sees the call's real peak."""
+    if _mallopt is not None:
+        _mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)  # also turns off glibc's sliding threshold
+        _mallopt(M_TRIM_THRESHOLD, LARGE_BLOCK)
+        _malloc_trim(0)
+
+
+@dataclass
+class MemoryState:
+    """One memory check's state inside the worker."""
+
+    function: object
+    args: tuple
+    kwargs: dict
+    out: object = None
+
+
+def _state(worker) -> MemoryState:
+    state = getattr(worker, "memory_state", None)
+    if state is None:
+        raise RuntimeError("memory_prepare was not called")
+    return state
+
+
+def _nbytes(value) -> int:
+    return sum(t.untyped_storage().nbytes() for t in _leaves(value) if isinstance(t, _Tensor))
+
+
+def op_prepare(worker, request: dict) -> dict:
+    """Draw the inputs and (unmeasured) call the function once on them."""
+    name = request["function"]
+    fn = worker.function(name)
+    if fn is None:
+        raise AttributeError(f"{worker.cfg['exercise']}.py defines no function {name!r}")
+    device = worker.device
+    worker.memory_state = None
+    with worker.guard:
+        args, kwargs = timing_worker.make_calls(request["template"], int(request["seed"]), 1, device)[0]
+    state = MemoryState(fn, args, kwargs)
+    if request.get("warmup", True):
+        with worker.guard:
+            fn(*args, **kwargs)  # first-use costs (code pages, library workspaces) are not the answer's
+    worker.memory_state = state
+    _gc_collect()
+    _large_blocks_unmapped()
+    return {"input_bytes": _nbytes((args, kwargs))}
+
+
+def op_run(worker, request: dict) -> dict:
+    """The measured call: tracker inside the guard; the numbers and what looked tampered with."""
+    state = _state(worker)
+    device = worker.device
+    cuda = device.startswith("cuda")
+    tracker = StorageTracker(frozenset({"cpu", torch.device(device).type}))
+    problems: list[str] = []
+    base = 0
+    _gc_collect()
+    if cuda:
+        _sync(device)
+        _reset_peak(device)
+        base = _allocated(device)
+    on_top = True
+    with worker.guard:
+        tracker.__enter__()
+        fields = frozenset(vars(tracker))
+        try:
+            state.out = state.function(*state.args, **state.kwargs)
+            if cuda:
+                _sync(device)
+        finally:
+            stack = _dispatch_stack()
+            on_top = bool(stack) and stack[-1] is tracker
+            if on_top:
+                tracker.__exit__(None, None, None)
+    allocator = max(0, _max_allocated(device) - base) if cuda else 0
+    if not on_top:
+        problems.append("the grader's memory tracker was removed from the dispatch stack")
+    if type(tracker) is not StorageTracker or frozenset(vars(tracker)) != fields or tracker.live > tracker.peak:
+        problems.append("the grader's memory tracker was altered")
+    if not worker.guard.intact():
+        problems.append("the grader's guard was removed or altered")
+    return {"tracked_bytes": int(tracker.peak), "allocator_bytes": int(allocator), "ops": tracker.ops,
+            "problems": problems}
+
+
+def op_fetch(worker, request: dict) -> dict:
+    state = _state(worker)
+    with worker.guard:
+        return state.out
+
+
+def op_release(worker, request: dict) -> None:
+    worker.memory_state = None
+    _gc_collect()
+
+
+_worker.EXTRA_OPS.update({"memory_prepare": op_prepare, "memory_run": op_run, "memory_fetch": op_fetch,
+                          "memory_release": op_release})
+if sys.modules[__name__] not in _worker.WATCHED_MODULES:
+    _worker.WATCHED_MODULES.append(sys.modules[__name__])  # its code is checked before every reply
