@@ -1,0 +1,37 @@
+"""Keeps the running maximum, sum and accumulator in float32 whatever the inputs' dtype."""
+import math
+
+import torch
+
+
+def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
+                    block_size: int = 64) -> torch.Tensor:
+    """softmax(q kᵀ / √d) v one (block × block) tile of scores at a time, never the whole (Tq, Tk) matrix."""
+    *lead, Tq, d = q.shape
+    Tk, dv = k.shape[-2], v.shape[-1]
+    scale = 1.0 / math.sqrt(d)
+    out = q.new_empty(*lead, Tq, dv)
+    for i in range(0, Tq, block_size):
+        qi = q[..., i:i + block_size, :] * scale  # (..., bq, d)
+        bq = qi.shape[-2]
+        qi = qi.float()
+        m = qi.new_full((*lead, bq, 1), float("-inf"))
+        l = qi.new_zeros((*lead, bq, 1))
+        acc = qi.new_zeros((*lead, bq, dv))
+        # Top-left causal mask: query i + r sees keys 0 .. i + r, so later key tiles are skipped whole.
+        last = min(Tk, i + bq) if causal else Tk
+        for j in range(0, last, block_size):
+            s = qi @ k[..., j:j + block_size, :].float().transpose(-2, -1)
+            bk = s.shape[-1]
+            if causal and j + bk - 1 > i:  # the tile crosses the diagonal
+                rows = torch.arange(i, i + bq, device=q.device)[:, None]
+                cols = torch.arange(j, j + bk, device=q.device)[None, :]
+                s = s.masked_fill(cols > rows, float("-inf"))
+            m_new = torch.maximum(m, s.amax(dim=-1, keepdim=True))  # finite: key 0 is in the first tile
+            p = torch.exp(s - m_new)
+            correction = torch.exp(m - m_new)  # rescales what was summed under the old maximum
+            l = l * correction + p.sum(dim=-1, keepdim=True)
+            acc = acc * correction + p @ v[..., j:j + bk, :].float()
+            m = m_new
+        out[..., i:i + bq, :] = acc / l
+    return out
