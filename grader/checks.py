@@ -13,6 +13,7 @@ A failed hidden check shows only a ``CheckFailure``'s summary, never its detail 
 
 from __future__ import annotations
 
+import builtins
 import math
 
 import pytest
@@ -56,7 +57,14 @@ class StudentError(Exception):
             return f"{self.function} returned a value of an unsupported type"
         if self.kind == "memory":
             return f"{self.function} ran out of memory"
-        return f"{self.function} raised {self.type}"
+        # The class name is the submission's to choose: only a built-in one is shown, so that no
+        # hidden input can travel out in it.
+        shown = self.type if self.type in BUILTIN_EXCEPTIONS else "an exception of its own class"
+        return f"{self.function} raised {shown}"
+
+
+BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException))
 
 
 def check(points: float = 1.0, kind: str = "correctness"):

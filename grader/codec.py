@@ -17,7 +17,19 @@ import socket
 import struct
 import time
 
-import torch
+
+class _LazyTorch:
+    """Stands for torch until a tensor is met: a frame of plain data (a spawn request) needs no torch,
+    so the trusted process can start its zygote before it pays for its own torch import."""
+
+    def __getattr__(self, name: str):
+        import torch as real
+
+        globals()["torch"] = real
+        return getattr(real, name)
+
+
+torch = _LazyTorch()
 
 HEADER = struct.Struct("<II")
 MAX_JSON = 64 * 1024 * 1024
@@ -26,21 +38,24 @@ MAX_DEPTH = 64
 MAX_INT_DIGITS = 4000
 DEVICE = re.compile(r"cpu|cuda(:[0-9]{1,2})?")  # the only devices a decoded tensor may land on
 
-DTYPES = {
-    "float64": torch.float64,
-    "float32": torch.float32,
-    "float16": torch.float16,
-    "bfloat16": torch.bfloat16,
-    "int64": torch.int64,
-    "int32": torch.int32,
-    "int16": torch.int16,
-    "int8": torch.int8,
-    "uint8": torch.uint8,
-    "bool": torch.bool,
-    "complex64": torch.complex64,
-    "complex128": torch.complex128,
-}
-DTYPE_NAMES = {v: k for k, v in DTYPES.items()}
+DTYPE_LIST = ("float64", "float32", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool",
+              "complex64", "complex128")
+_tables: dict[str, dict] = {}
+
+
+def _dtypes() -> dict:
+    """name -> torch dtype, built on first use (see ``_LazyTorch``)."""
+    if not _tables:
+        _tables["DTYPES"] = {name: getattr(torch, name) for name in DTYPE_LIST}
+        _tables["DTYPE_NAMES"] = {v: k for k, v in _tables["DTYPES"].items()}
+    return _tables["DTYPES"]
+
+
+def __getattr__(name: str):
+    if name in ("DTYPES", "DTYPE_NAMES"):
+        _dtypes()
+        return _tables[name]
+    raise AttributeError(name)
 
 
 class CodecError(Exception):
@@ -77,7 +92,8 @@ def encode(value: object) -> bytes:
         if t is dict:
             return {"d": [[walk(k, depth + 1), walk(x, depth + 1)] for k, x in v.items()]}
         if t is torch.Tensor:
-            if v.dtype not in DTYPE_NAMES:
+            _dtypes()
+            if v.dtype not in _tables["DTYPE_NAMES"]:
                 raise CodecError(f"tensor dtype {v.dtype} is not supported")
             if v.layout != torch.strided:
                 raise CodecError(f"tensor layout {v.layout} is not supported")
@@ -89,7 +105,7 @@ def encode(value: object) -> bytes:
             blobs.append(raw)
             start = offset
             offset += len(raw)
-            return {"x": [DTYPE_NAMES[v.dtype], list(v.shape), device, start, len(raw), bool(v.requires_grad)]}
+            return {"x": [_tables["DTYPE_NAMES"][v.dtype], list(v.shape), device, start, len(raw), bool(v.requires_grad)]}
         raise CodecError(f"values of type {_type_name(v)} cannot be returned (plain tensors, numbers, "
                          "strings, bytes, and lists/tuples/dicts of those only)")
 
@@ -175,13 +191,13 @@ def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
 
 def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> torch.Tensor:
     dtype_name, shape, device, start, length, requires_grad = body
-    if not isinstance(dtype_name, str) or dtype_name not in DTYPES or not isinstance(shape, list) or \
+    if not isinstance(dtype_name, str) or dtype_name not in _dtypes() or not isinstance(shape, list) or \
             len(shape) > MAX_DEPTH or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**62
                                               for s in shape):
         raise CodecError("malformed tensor header")
     if not (isinstance(start, int) and isinstance(length, int) and 0 <= start and start + length <= len(blob)):
         raise CodecError("tensor bytes out of range")
-    dtype = DTYPES[dtype_name]
+    dtype = _dtypes()[dtype_name]
     numel = math.prod(shape)
     itemsize = 1 if dtype == torch.bool else torch.empty((), dtype=dtype).element_size()
     if numel * itemsize != length:

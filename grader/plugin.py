@@ -46,9 +46,10 @@ class Proxy:
         MissingExercise: the submission has no file for this exercise.
     """
 
-    def __init__(self, plugin: "GradePlugin", exercise: Exercise):
+    def __init__(self, plugin: "GradePlugin", exercise: Exercise, pool: str = "public"):
         self._plugin = plugin
         self._exercise = exercise
+        self._pool = pool
 
     def __getattr__(self, name: str):
         if name.startswith("_"):
@@ -62,7 +63,7 @@ class Proxy:
         return self._call(name, args, kwargs, check_inputs=False)
 
     def _call(self, name: str, args: tuple, kwargs: dict, check_inputs: bool):
-        worker = self._plugin.worker(self._exercise)
+        worker = self._plugin.worker(self._exercise, self._pool)
         reply = worker.request({"op": "call", "func": name, "args": list(args), "kwargs": kwargs,
                                 "return_args": check_inputs}, timeout=self._plugin.call_timeout())
         if not reply["ok"]:
@@ -79,11 +80,11 @@ class Proxy:
 
     def of(self, exercise_id: str) -> "Proxy":
         """A proxy for another exercise of the same submission (to judge a dependency on its own)."""
-        return Proxy(self._plugin, self._plugin.course.get(exercise_id))
+        return Proxy(self._plugin, self._plugin.course.get(exercise_id), self._pool)
 
     def request(self, message: dict, timeout: float | None = None) -> dict:
         """Send a raw request (timing, memory) to this exercise's worker."""
-        worker = self._plugin.worker(self._exercise)
+        worker = self._plugin.worker(self._exercise, self._pool)
         return worker.request(message, timeout=timeout or self._plugin.call_timeout())
 
 
@@ -141,7 +142,7 @@ class GradePlugin:
         self.settings = settings
         self.deadline = deadline
         self.results: dict[str, list[CheckResult]] = {}
-        self.workers: dict[str, WorkerHandle] = {}
+        self.workers: dict[tuple[str, str], WorkerHandle] = {}
         self.isolation: list[str] = []
         self.collect_errors: dict[str, str] = {}
 
@@ -153,12 +154,17 @@ class GradePlugin:
             raise WorkerFailure("timeout", "the submission's time limit was used up")
         return min(self.settings.limits.call_seconds, remaining)
 
-    def worker(self, exercise: Exercise) -> WorkerHandle:
+    def worker(self, exercise: Exercise, pool: str = "budget") -> WorkerHandle:
+        """The live worker of ``exercise`` for one pool of checks, started (again) when needed.
+
+        Public checks, hidden checks and budget checks each get their own worker: a submission that
+        stores a hidden check's inputs cannot show them later in a public check's message.
+        """
         if exercise.id in self.staged.problems:
             raise MissingExercise(self.staged.problems[exercise.id])
         if exercise.id not in self.staged.found:
             raise MissingExercise(self.staged.error or f"the submission has no {exercise.id}/{exercise.id}.py")
-        handle = self.workers.get(exercise.id)
+        handle = self.workers.get((exercise.id, pool))
         if handle is not None and handle.dead is None:
             return handle
         if handle is not None:
@@ -166,7 +172,7 @@ class GradePlugin:
         self.call_timeout()
         handle = self.sandbox.start(self.staged.root, exercise.id, exercise.forbidden,
                                     extra=timing.worker_config(exercise, self.settings))
-        self.workers[exercise.id] = handle
+        self.workers[(exercise.id, pool)] = handle
         if handle.layers and not self.isolation:
             self.isolation = list(handle.layers)
         return handle
@@ -212,7 +218,8 @@ class GradePlugin:
 
     @pytest.fixture
     def submission(self, request: pytest.FixtureRequest) -> Proxy:
-        return Proxy(self, exercise_of(request.node, self.course))
+        return Proxy(self, exercise_of(request.node, self.course),
+                     "hidden" if is_hidden(Path(request.node.path)) else "public")
 
     @pytest.fixture
     def device(self) -> torch.device:

@@ -11,13 +11,10 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-import pytest
-
 from grader import __version__
 from grader.config import Settings
 from grader.discover import Course, Exercise
 from grader.errors import GraderError
-from grader.plugin import GradePlugin
 from grader.release import not_run_results
 from grader.results import CheckResult, ExerciseResult, Report
 from grader.sandbox import Sandbox
@@ -41,6 +38,9 @@ class Grader:
         hidden = [course.root, settings.submission, self._staging, *extra_hidden]
         self.sandbox = Sandbox(settings.limits, hidden=hidden, device=settings.device,
                                namespaces=settings.namespaces)
+        # The zygote now imports torch in its own process; this one imports it (through pytest's
+        # plugin and the checks) at the same time rather than after.
+        import grader.plugin  # noqa: F401
 
     def close(self) -> None:
         self.sandbox.close()
@@ -58,12 +58,15 @@ class Grader:
         ``only`` narrows this one run to some of the grader's exercises.
         """
         started = datetime.now(timezone.utc)
+        self.sandbox.wait_ready()  # the zygote's torch import is not the submission's time
         t0 = time.monotonic()
         exercises = self.exercises if not only else tuple(e for e in self.exercises if e.id in set(only))
         ids = [e.id for e in exercises]
         dest = Path(tempfile.mkdtemp(prefix="s-", dir=self._staging))
         try:
             staged = stage(submission, self._with_dependencies(ids), dest)
+            from grader.plugin import GradePlugin
+
             plugin = GradePlugin(self.course, staged, self.sandbox, self.settings,
                                  deadline=t0 + self.settings.limits.submission_seconds)
             try:
@@ -79,7 +82,9 @@ class Grader:
             started_at=started.isoformat(timespec="seconds"), duration_s=round(time.monotonic() - t0, 3),
             exercises=results, isolation=tuple(plugin.isolation))
 
-    def _run_pytest(self, plugin: GradePlugin, exercises: tuple[Exercise, ...]) -> None:
+    def _run_pytest(self, plugin, exercises: tuple[Exercise, ...]) -> None:
+        import pytest
+
         paths: list[str] = []
         for e in exercises:
             paths += [str(p) for p in e.public_checks + e.hidden_checks]
@@ -114,7 +119,7 @@ class Grader:
             todo += [d for d in self.course.get(exercise_id).depends if d not in todo]
         return todo
 
-    def _exercise_result(self, exercise: Exercise, plugin: GradePlugin) -> ExerciseResult:
+    def _exercise_result(self, exercise: Exercise, plugin) -> ExerciseResult:
         checks: tuple[CheckResult, ...] = tuple(plugin.results.get(exercise.id, ()))
         if self.settings.release:  # a student release: the checks it lacks are named in hidden.toml
             checks += not_run_results(exercise, {c.name for c in checks})

@@ -11,6 +11,7 @@ process it started, and the call in flight becomes a :class:`WorkerFailure` with
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import itertools
 import os
 import re
@@ -77,8 +78,9 @@ def visible_paths(hidden: list[Path]) -> list[str]:
                   sysconfig.get_paths()["platstdlib"], sysconfig.get_paths()["purelib"],
                   sysconfig.get_paths()["platlib"]]
     candidates += site.getsitepackages() + [site.getusersitepackages()]
-    import torch  # noqa: F401 - its location is needed; the trusted side has it imported already
-    candidates += [os.path.dirname(os.path.dirname(sys.modules["torch"].__file__))]
+    spec = importlib.util.find_spec("torch")  # where torch lives, without paying for its import
+    if spec is not None and spec.origin:
+        candidates += [os.path.dirname(os.path.dirname(spec.origin))]
     out: list[str] = []
     for p in candidates:
         rp = Path(p).resolve()
