@@ -27,7 +27,9 @@ def timing_text(timing: dict | None) -> str:
     ratio, budget = timing.get("ratio"), timing.get("budget")
     if ratio is None or budget is None:
         return ""
-    return f"{ratio:.2f}× (budget {budget:g}×, {timing.get('rounds', 0)} rounds)"
+    rounds = timing.get("rounds", 0)
+    bound = "≥" if timing.get("lower_bound") else ""  # a block cut off at its time limit
+    return f"{bound}{ratio:.2f}× (budget {budget:g}×" + (f", {rounds} rounds)" if rounds else ")")
 
 
 def memory_text(memory: dict | None) -> str:

@@ -213,6 +213,8 @@ def test_the_report_shows_ratio_budget_and_rounds():
     measured = Measurement("passed", "", 2.346, 4.0, 12, {"ci": [2.1, 2.6]}).to_dict()
     assert measured["ratio"] == 2.346 and measured["rounds"] == 12
     assert timing_text(measured) == "2.35× (budget 4×, 12 rounds)"
+    cut_off = Measurement("too-slow", "too slow", 250.0, 25.0, 0, {"lower_bound": True}).to_dict()
+    assert timing_text(cut_off) == "≥250.00× (budget 25×)"
 
 
 # Grading with timing on -----------------------------------------------------------------------
