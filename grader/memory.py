@@ -326,13 +326,13 @@ def measure(handle, plan: MemoryPlan, remaining, release: bool = False) -> Memor
     if not problems and peak <= plan.budget_bytes:
         verified = _verify(request, plan, release)
     request("memory_release")
-    extra["verified"] = verified is None or verified is True
+    extra["verified"] = None if verified is None else verified is True  # None: no reference, or not reached
     if problems:
         return MemoryResult("tampered", "the memory measurement was interfered with: " + "; ".join(problems[:3]),
                             peak, plan.budget_bytes, extra)
     if peak > plan.budget_bytes:
-        return MemoryResult("over-budget", f"peak extra memory {mib(peak)} is over the budget of "
-                                           f"{mib(plan.budget_bytes)}", peak, plan.budget_bytes, extra)
+        return MemoryResult("over-budget", "peak extra memory is over the budget (the most held at once, "
+                                           "result included)", peak, plan.budget_bytes, extra)
     if grown is not None and grown > limit:
         return MemoryResult("outside-tracker", f"the worker's memory grew by {mib(grown)} during the call, more "
                                                f"than the budget of {mib(plan.budget_bytes)} plus "

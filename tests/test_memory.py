@@ -131,6 +131,16 @@ def test_probe_reads_a_v1_cgroup(tmp_path):
     assert probe.stop() == 30 * MiB
 
 
+def test_an_unimportable_reference_is_skipped_only_in_a_release():
+    # A student release leaves grader/baselines.py out; in the course itself a bad path is the grader's error.
+    plan = memory.MemoryPlan(function="f", template={"args": [], "kwargs": {}}, device="cpu", budget_bytes=MiB,
+                             slack_bytes=MiB, reference="grader.no_such_module.f")
+    unused = lambda *a, **k: pytest.fail("nothing should be fetched")  # noqa: E731
+    assert memory._verify(unused, plan, release=True) is None
+    with pytest.raises(GraderError, match="cannot be imported"):
+        memory._verify(unused, plan, release=False)
+
+
 def test_memory_text_renders_peak_and_budget():
     assert memory_text({"peak_bytes": 3 * MiB, "budget_bytes": 16 * MiB}) == "3.0 MiB (budget 16.0 MiB)"
 
