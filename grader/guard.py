@@ -183,11 +183,7 @@ class Guard:
                     pass
                 self._patch_attr(dotted, obj)
         for dotted in p.modules:
-            module = _resolve(dotted)
-            if isinstance(module, types.ModuleType):
-                for name, obj in list(vars(module).items()):
-                    if inspect.isclass(obj) and (obj.__module__ or "").startswith(dotted):
-                        self._patch_class(obj, f"{dotted}.{name}")
+            self._patch_module(dotted)
         if not p.empty:
             for dotted in MODE_BREAKERS + (AUTOGRAD_BREAKERS if p.autograd else ()):
                 self._patch_breaker(dotted)
@@ -229,6 +225,8 @@ class Guard:
     def _set(self, owner: object, attr: str, replacement: object, original: object, expose: bool = True) -> None:
         # ``__original__`` lets the timing check see that a public function is only wrapped; the
         # guard's own tools (mode breakers, thread starters) keep their originals to themselves.
+        if any(o is owner and a == attr for o, a, _, _ in self._patched):
+            return  # named twice (a class in `functions` and under `modules`, or an alias): once is enough
         if expose:
             replacement.__original__ = original  # type: ignore[attr-defined]
         try:
@@ -252,6 +250,27 @@ class Guard:
         forbidden.__name__ = getattr(original, "__name__", attr)
         forbidden.__qualname__ = getattr(original, "__qualname__", attr)
         self._set(owner, attr, forbidden, original)
+
+    def _patch_module(self, dotted: str) -> None:
+        """Every class and Python function defined under ``dotted``, in each of its loaded submodules.
+
+        A class or function exported under several names (a package re-exporting its submodules'
+        names) is patched once, where it is defined: the others see the same object.
+        """
+        if not isinstance(_resolve(dotted), types.ModuleType):
+            return
+        for mod_name in sorted(m for m in list(sys.modules) if m == dotted or m.startswith(dotted + ".")):
+            module = sys.modules.get(mod_name)
+            if not isinstance(module, types.ModuleType):
+                continue
+            for name, obj in list(vars(module).items()):
+                defined = getattr(obj, "__module__", None) or ""
+                if defined != mod_name:
+                    continue  # patched where it is defined, not where it is re-exported
+                if inspect.isclass(obj):
+                    self._patch_class(obj, f"{mod_name}.{name}")
+                elif isinstance(obj, types.FunctionType) and not name.startswith("__"):
+                    self._patch_attr(f"{mod_name}.{name}", obj)
 
     def _patch_class(self, cls: type, dotted: str) -> None:
         original = cls.__init__
