@@ -100,12 +100,20 @@ def encode(value: object) -> bytes:
             if v.is_conj() or v.is_neg():
                 v = v.resolve_conj().resolve_neg()
             device = str(v.device)
-            data = v.detach().to("cpu").contiguous().reshape(-1)
+            strides = _layout(v)
+            if strides is not None:
+                # A view crosses as the storage span it covers, with its strides, so that a check can
+                # hand a submission a transposed or sliced tensor and see what it does with one.
+                span = 1 + sum((n - 1) * st for n, st in zip(v.shape, strides))
+                data = v.detach().as_strided((span,), (1,), v.storage_offset()).to("cpu").contiguous()
+            else:
+                data = v.detach().to("cpu").contiguous().reshape(-1)
             raw = data.view(torch.uint8).numpy().tobytes() if data.numel() else b""
             blobs.append(raw)
             start = offset
             offset += len(raw)
-            return {"x": [_tables["DTYPE_NAMES"][v.dtype], list(v.shape), device, start, len(raw), bool(v.requires_grad)]}
+            head = [_tables["DTYPE_NAMES"][v.dtype], list(v.shape), device, start, len(raw), bool(v.requires_grad)]
+            return {"x": head + ([strides] if strides is not None else [])}
         raise CodecError(f"values of type {_type_name(v)} cannot be returned (plain tensors, numbers, "
                          "strings, bytes, and lists/tuples/dicts of those only)")
 
@@ -182,15 +190,24 @@ def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
                     except TypeError:
                         raise CodecError("unhashable dict key") from None
                 return out
-            if tag == "x" and isinstance(body, list) and len(body) == 6:
+            if tag == "x" and isinstance(body, list) and len(body) in (6, 7):
                 return _tensor(body, blob, device_map)
         raise CodecError("unknown value in frame")
 
     return walk(doc, 0)
 
 
+def _layout(v) -> list[int] | None:
+    """The strides of a non-contiguous view worth sending as a view (its span at most 4× its size)."""
+    if v.is_contiguous() or v.numel() == 0 or any(st < 0 for st in v.stride()):
+        return None
+    span = 1 + sum((n - 1) * st for n, st in zip(v.shape, v.stride()))
+    return list(v.stride()) if span <= 4 * v.numel() + 64 else None
+
+
 def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> torch.Tensor:
-    dtype_name, shape, device, start, length, requires_grad = body
+    dtype_name, shape, device, start, length, requires_grad = body[:6]
+    strides = body[6] if len(body) == 7 else None
     if not isinstance(dtype_name, str) or dtype_name not in _dtypes() or not isinstance(shape, list) or \
             len(shape) > MAX_DEPTH or not all(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**62
                                               for s in shape):
@@ -199,6 +216,11 @@ def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> 
         raise CodecError("tensor bytes out of range")
     dtype = _dtypes()[dtype_name]
     numel = math.prod(shape)
+    if strides is not None:
+        if not (isinstance(strides, list) and len(strides) == len(shape) and numel > 0 and all(
+                isinstance(st, int) and not isinstance(st, bool) and 0 <= st < 2**62 for st in strides)):
+            raise CodecError("malformed tensor strides")
+        numel = 1 + sum((n - 1) * st for n, st in zip(shape, strides))  # the span the view covers
     itemsize = 1 if dtype == torch.bool else torch.empty((), dtype=dtype).element_size()
     if numel * itemsize != length:
         raise CodecError("tensor size does not match its bytes")
@@ -207,7 +229,7 @@ def _tensor(body: list, blob: memoryview, device_map: dict[str, str] | None) -> 
         flat = torch.frombuffer(raw, dtype=torch.uint8) != 0 if length else torch.empty(0, dtype=torch.bool)
     else:
         flat = torch.frombuffer(raw, dtype=dtype) if length else torch.empty(0, dtype=dtype)
-    tensor = flat.reshape(shape)
+    tensor = flat.as_strided(shape, strides) if strides is not None else flat.reshape(shape)
     if not isinstance(device, str) or not DEVICE.fullmatch(device):
         raise CodecError(f"tensor on an unsupported device {str(device)[:40]!r}")
     if device_map is not None:

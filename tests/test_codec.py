@@ -53,7 +53,8 @@ def test_shapes_views_and_flags_round_trip():
     for x in cases:
         y = decode(encode(x))
         assert _same(x.resolve_conj().resolve_neg(), y), x
-        assert y.is_contiguous()
+        # Views keep their layout (a check can hand a submission a transposed or sliced tensor).
+        assert y.stride() == x.resolve_conj().resolve_neg().stride()
 
 
 def test_nested_plain_values_round_trip():
@@ -200,3 +201,20 @@ def test_a_trickling_sender_cannot_stretch_the_deadline():
         t.join()
         a.close()
         b.close()
+
+
+def test_a_view_far_sparser_than_its_size_crosses_contiguous():
+    base = torch.randn(1000, 10)
+    sparse = base[::100, ::5]  # 20 elements spread over 9 996: sending the span would cost 500x
+    y = decode(encode(sparse))
+    assert torch.equal(y, sparse) and y.is_contiguous()
+
+
+def test_strides_that_overrun_the_bytes_are_refused():
+    frame = bytearray(encode(torch.randn(4, 3).t()))
+    text = bytes(frame)
+    forged = text.replace(b"[1,3]]", b"[9,9]]")
+    assert forged != text
+    n_doc = int.from_bytes(forged[:4], "little")
+    with pytest.raises(CodecError):
+        decode(forged[:8] + forged[8:8 + n_doc] + forged[8 + n_doc:])
