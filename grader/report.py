@@ -45,12 +45,14 @@ def write_console(report: Report, console: Console, verbose: bool = False) -> No
     for ex in report.exercises:
         table = Table(show_header=False, box=None, pad_edge=False, expand=False)
         table.add_column(width=2, no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis", max_width=44)
+        table.add_column(no_wrap=True, overflow="ellipsis", max_width=56)
         table.add_column(justify="right", no_wrap=True)
         table.add_column(overflow="fold")
-        messages = {c.message for c in ex.checks if c.status != "passed"}
-        shared = next(iter(messages)) if len(messages) == 1 and all(c.status != "passed" for c in ex.checks) \
-            and len(ex.checks) > 1 else None
+        # One reason shared by every failed check (a stub, a missing function) is printed once.
+        failing = [c for c in ex.checks if c.status in ("failed", "error", "timeout")]
+        messages = {c.message for c in failing}
+        shared = next(iter(messages)) if len(messages) == 1 and len(failing) > 1 and \
+            not any(c.status == "passed" for c in ex.checks) else None
         for c in ex.checks:
             style = STATUS_STYLE.get(c.status, "")
             name = Text(("(hidden) " if c.hidden else "") + c.name, style="" if c.status == "passed" else style)
@@ -71,7 +73,7 @@ def write_console(report: Report, console: Console, verbose: bool = False) -> No
         if ex.error:
             console.print(Text(f"  {ex.error}", style="red"))
         elif shared:
-            console.print(Text(f"  every check: {shared}", style="red"))
+            console.print(Text(f"  every failed check: {shared}", style="red"))
         if ex.checks:
             console.print(table)
     console.print()
