@@ -84,6 +84,25 @@ def test_fully_blocked_row_gives_zeros(submission, device):
     assert_tensor(out, expected, **TOL[torch.float64])
 
 
+@check(points=1)
+def test_blocked_rows_per_head(submission, device):
+    # A (batch, heads, Tq, Tk) mask that blocks some queries in one head only: each blocked row is
+    # zeros in that head alone, so "any key allowed" must be asked along the key axis, not another.
+    q, k, v = qkv((2, 3), 4, 5, 4, 6, seed=712, dtype=torch.float64, device=device)
+    mask = random_mask(2, 3, 4, 5, seed=713, device=device)
+    blocked = [(0, 1, 2), (1, 0, 0), (1, 2, 3)]
+    for b, h, t in blocked:
+        mask[b, h, t] = False
+    out = submission.attention(q, k, v, mask)
+    safe = mask.clone()
+    for b, h, t in blocked:
+        safe[b, h, t] = True
+    expected = F.scaled_dot_product_attention(q, k, v, attn_mask=safe)
+    for b, h, t in blocked:
+        expected[b, h, t] = 0.0
+    assert_tensor(out, expected, **TOL[torch.float64])
+
+
 @check(points=2)
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float32", "float64"])
 def test_large_scores_are_stable(submission, device, dtype):
