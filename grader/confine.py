@@ -20,7 +20,6 @@ import resource
 import shutil
 import signal
 import socket
-import struct
 import sys
 import time
 

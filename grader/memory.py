@@ -38,13 +38,13 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 from torch.utils._pytree import tree_leaves
 
 from grader import timing_worker
 from grader import worker as _worker
+from grader.budgets import BudgetItem
 from grader.checks import CheckFailure, StudentError
 from grader.config import parse_size
 from grader.discover import Exercise
@@ -364,40 +364,19 @@ def _verify(request, plan: MemoryPlan, release: bool) -> bool | str | None:
     return problem or True
 
 
-class MemoryItem(pytest.Item):
+class MemoryItem(BudgetItem):
     """One memory check: skipped unless every correctness check of the exercise passed."""
 
-    def __init__(self, *, budget: MemoryBudget, exercise: Exercise, plugin, **kwargs):
-        super().__init__(**kwargs)
-        self.budget = budget
-        self.exercise = exercise
-        self.plugin = plugin
-        self.points = budget.points
-        self.kind = "memory"
-        self.measured: dict | None = None
-        self.uncounted = False  # skipped because this device has no budget: not part of the score
+    kind, noun = "memory", "memory"
 
     def runtest(self) -> None:
-        plugin, device = self.plugin, self.plugin.settings.device
-        plan = plan_for(self.budget, device)
-        if plan is None:
-            self.uncounted = True
-            pytest.skip(f"no memory budget for {device}")
-        passed, failed = plugin.correctness_passed(self.exercise.id)
-        if not passed:
-            pytest.skip(f"not measured: {failed or 'no'} correctness check(s) "
-                        f"{'failed' if failed else 'ran'}; memory counts only for a correct answer")
+        plugin = self.plugin
+        plan = self.plan_or_skip(plan_for)
         handle = plugin.worker(self.exercise)
         result = measure(handle, plan, plugin.call_timeout, release=bool(getattr(plugin.settings, "release", False)))
         self.measured = result.to_dict()
         if result.verdict != "passed":
             raise CheckFailure(result.message)
-
-    def repr_failure(self, excinfo, style=None) -> str:
-        return str(excinfo.value)
-
-    def reportinfo(self):
-        return self.path, None, self.name
 
 
 def collect(parent, exercise: Exercise, plugin):

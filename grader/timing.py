@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 from grader import timing_worker  # also registers the worker's timing requests
+from grader.budgets import BudgetItem
 from grader.checks import CheckFailure
 from grader.codec import DTYPES
 from grader.discover import Exercise
@@ -238,32 +239,17 @@ def anchor_worker(sandbox, exercise: Exercise, settings):
         shutil.rmtree(root, ignore_errors=True)
 
 
-class TimingItem(pytest.Item):
+class TimingItem(BudgetItem):
     """One timing check: skipped unless every correctness check of the exercise passed."""
 
-    def __init__(self, *, budget: Budget, exercise: Exercise, plugin, **kwargs):
-        super().__init__(**kwargs)
-        self.budget = budget
-        self.exercise = exercise
-        self.plugin = plugin
-        self.points = budget.points
-        self.kind = "timing"
-        self.measured: dict | None = None
-        self.uncounted = False  # skipped by request (--no-timing, no budget here): not part of the score
+    kind, noun = "timing", "speed"
 
     def runtest(self) -> None:
-        plugin, device = self.plugin, self.plugin.settings.device
+        plugin = self.plugin
         if not plugin.settings.timing:
             self.uncounted = True
             pytest.skip("timing checks are off (--no-timing)")
-        plan = plan_for(self.budget, device)
-        if plan is None:
-            self.uncounted = True
-            pytest.skip(f"no timing budget for {device}")
-        passed, failed = plugin.correctness_passed(self.exercise.id)
-        if not passed:
-            pytest.skip(f"not timed: {failed or 'no'} correctness check(s) "
-                        f"{'failed' if failed else 'ran'}; speed counts only for a correct answer")
+        plan = self.plan_or_skip(plan_for)
         handle = plugin.worker(self.exercise)
         with anchor_worker(plugin.sandbox, self.exercise, plugin.settings) as anchor:
             result = Session(handle, anchor, plan, remaining=plugin.call_timeout).run()
@@ -272,12 +258,6 @@ class TimingItem(pytest.Item):
             raise TimingInconclusive(result.message)
         if result.verdict != "passed":
             raise CheckFailure(result.message)
-
-    def repr_failure(self, excinfo, style=None) -> str:
-        return str(excinfo.value)
-
-    def reportinfo(self):
-        return self.path, None, self.name
 
 
 def collect(parent, exercise: Exercise, plugin):
