@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -104,6 +105,7 @@ def list_exercises(course: CourseOpt = None) -> None:
 
     def body() -> int:
         from grader.discover import find_course, load_course
+        from grader.release import not_run_results
 
         c = load_course(find_course(course or Path.cwd()))
         table = Table(title=f"{c.title} — {len(c.exercises)} exercises")
@@ -111,13 +113,20 @@ def list_exercises(course: CourseOpt = None) -> None:
             table.add_column(col)
         for i, e in enumerate(c.exercises, 1):
             budgets = len(e.timing) + len(e.memory)
+            hidden = _count_checks(e.hidden_checks) if e.hidden_checks else len(not_run_results(e))
             table.add_row(str(i), e.id, e.title, e.track, ", ".join(e.functions),
-                          f"{len(e.public_checks)} public, {len(e.hidden_checks)} hidden"
+                          f"{_count_checks(e.public_checks)} public, {hidden} hidden"
                           + (f", {budgets} budget{'s' if budgets != 1 else ''}" if budgets else ""))
         console.print(table)
         return 0
 
     _exit(body)
+
+
+def _count_checks(files) -> int:
+    """Check functions written in ``files`` (a parametrised one counts once)."""
+    pattern = re.compile(r"^(?:async )?def test_", re.M)
+    return sum(len(pattern.findall(p.read_text(encoding="utf-8", errors="replace"))) for p in files)
 
 
 keys_app = typer.Typer(help="Signing keys for certificates.", no_args_is_help=True)
