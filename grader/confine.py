@@ -136,6 +136,10 @@ def _enter_namespaces(cfg: dict, uid: int | None, done: list[str]) -> str:
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     root = cfg["root"]
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=16m,mode=755")
+    # The worker's own /tmp comes first: Python and its packages may live under /tmp (a checkout
+    # there with its virtual environment inside), and their binds must land on top of it, not under.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
     for path in cfg["visible"]:
         if not os.path.exists(path):
             continue
@@ -170,8 +174,6 @@ def _enter_namespaces(cfg: dict, uid: int | None, done: list[str]) -> str:
     size = int(cfg["limits"].get("scratch_bytes", 256 * 2**20))
     _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, f"size={size},mode=700")
     _copy_tree(cfg["scratch"], work, uid)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    _mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=64m,mode=1777")
     os.makedirs(root + "/proc", exist_ok=True)
     _mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     # The zygote moves this process into its cgroup while it builds its root; the child below

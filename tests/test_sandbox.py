@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -532,3 +534,32 @@ def test_zygote_killed_from_outside_is_replaced(fallback, tmp_path):
         assert _call(handle, 1)["value"] == 2 and fallback.sandbox.zygote.process is not old
     finally:
         handle.close()
+
+
+IMPORTER = """
+import sys
+def sigmoid(folder):
+    sys.path.insert(0, folder)
+    import probe_under_tmp
+    return probe_under_tmp.VALUE
+"""
+
+
+def test_packages_under_tmp_stay_visible_beside_the_workers_own_tmp(sandbox, tmp_path):
+    # A checkout under /tmp with its virtual environment inside: the worker's private /tmp must not
+    # cover the packages it imports lazily.
+    packages = Path(tempfile.mkdtemp(prefix="grade-visible-", dir="/tmp"))
+    try:
+        (packages / "probe_under_tmp.py").write_text("VALUE = 42\n")
+        os.chmod(packages, 0o755)
+        os.chmod(packages / "probe_under_tmp.py", 0o644)
+        sandbox.visible.append(str(packages))
+        handle = _probe(sandbox, tmp_path, IMPORTER)
+        try:
+            reply = _call(handle, str(packages))
+        finally:
+            handle.close()
+        assert reply["ok"] and reply["value"] == 42, reply
+    finally:
+        sandbox.visible.remove(str(packages))
+        shutil.rmtree(packages, ignore_errors=True)
