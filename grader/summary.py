@@ -50,6 +50,7 @@ def _figures(reports: dict[str, Report]) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     figs: dict[str, str] = {}
     percents = [_percent(r) for r in reports.values()]
@@ -85,6 +86,9 @@ def _figures(reports: dict[str, Report]) -> dict[str, str]:
         labels = sorted(ratios)
         ax.boxplot([ratios[k] for k in labels], orientation="horizontal", tick_labels=labels)
         ax.set_xscale("log")
+        plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}×")
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(plain)
         ax.set_xlabel("time ratio, student / baseline (log scale)")
         ax.set_title("Timing ratios")
         figs["timing"] = _png(fig)
