@@ -171,7 +171,8 @@ class GradePlugin:
             handle.close()
         self.call_timeout()
         handle = self.sandbox.start(self.staged.root, exercise.id, exercise.forbidden,
-                                    extra=timing.worker_config(exercise, self.settings))
+                                    extra=timing.worker_config(exercise, self.settings) if pool == "budget" else None,
+                                    baselines=pool == "budget")
         self.workers[(exercise.id, pool)] = handle
         if handle.layers and not self.isolation:
             self.isolation = list(handle.layers)

@@ -33,6 +33,7 @@ from grader import codec
 from grader.confine import ENV_ALLOW, pids_of_uid
 
 UID_BASE = 200_000
+BASELINES = Path(__file__).resolve().with_name("baselines.py")
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full")
@@ -479,11 +480,13 @@ class Sandbox:
 
     def start(self, scratch: Path, exercise: str, forbidden: dict, threads: int = 1,
               extra: dict | None = None, timeout: float | None = None,
-              limits: Limits | None = None) -> WorkerHandle:
+              limits: Limits | None = None, baselines: bool = True) -> WorkerHandle:
         """Fork a worker whose working directory holds a copy of ``scratch`` and import ``exercise``.
 
         ``extra`` joins the worker's config (e.g. ``timing``: the baselines to capture before import);
         ``limits`` replaces the sandbox's limits for this worker; ``timeout`` bounds the import.
+        ``baselines=False`` hides ``grader/baselines.py`` (reference-like code the timing checks run)
+        from a worker that only answers correctness checks.
         A submission whose import hung, exited or ran out of memory once is not imported again:
         the same failure is raised at once.
         """
@@ -501,7 +504,8 @@ class Sandbox:
         fallback_scratch = os.path.join(self._tmp, f"w{n}")
         cfg = {
             "exercise": exercise, "scratch": str(scratch), "device": self.device, "uid": uid,
-            "cgroup": cgroup, "visible": self.visible, "hidden": self.hidden, "devices": devices,
+            "cgroup": cgroup, "visible": self.visible, "devices": devices,
+            "hidden": self.hidden + ([] if baselines else [str(BASELINES)]),
             "threads": threads, "namespaces": self.namespaces, "forbidden": forbidden,
             "env": scrub_env(dict(os.environ)), "root": self._root, "fallback_scratch": fallback_scratch,
             "limits": {"processes": limits.processes, "file_bytes": limits.file_bytes,

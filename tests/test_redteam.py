@@ -249,3 +249,20 @@ def test_bad_input_fails_its_exercise_with_a_reason(grader, course, companion_al
     else:  # graded as if sigmoid were not there
         assert (other.score, other.max_score, other.error) == (alone.score, alone.max_score, alone.error)
     assert tampered(before) == [] and leftovers() == []
+
+
+BORROW = '''"""Answers with the grader's own timing baseline, which does the same work as the solution."""
+from grader.baselines import normalize
+'''
+
+
+@requires_root
+def test_the_grader_baselines_are_out_of_reach_of_correctness_checks(grader, tmp_path):
+    # grader/baselines.py holds reference-like code for the timing checks; workers that answer
+    # correctness checks see an empty file in its place.
+    (tmp_path / "normalize").mkdir()
+    (tmp_path / "normalize" / "normalize.py").write_text(BORROW)
+    result = grader.grade(tmp_path, only=["normalize"]).exercise("normalize")
+    correctness = [c for c in result.checks if c.kind == "correctness"]
+    assert correctness and all(c.status == "failed" for c in correctness), [c.message for c in correctness]
+    assert "import" in correctness[0].message
