@@ -157,7 +157,9 @@ def _enter_namespaces(cfg: dict, uid: int | None, done: list[str]) -> str:
         if os.path.isdir(target):
             _mount("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=4k,mode=555")
         elif os.path.lexists(target):
+            # An empty file in its place, read-only: /dev/null itself would take writes.
             _mount("/dev/null", target, None, MS_BIND)
+            _mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
     for link in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
         if os.path.islink(link) and not os.path.lexists(root + link):
             os.symlink(os.readlink(link), root + link)
