@@ -21,6 +21,28 @@ from grader.errors import GraderError
 INI = Path(__file__).with_name("pytest-grade.ini")
 
 
+def run_session(root: Path, args: list[str], plugin) -> tuple[int, str]:
+    """One quiet pytest session over a course's checks with the grader's options: (exit code, output).
+
+    Installed plugins stay out (no reordering, no extra output), and so does the unraisable-exception
+    plugin, whose gc.collect() at each session's end costs seconds with torch loaded.
+    """
+    base = ["-c", str(INI), "--rootdir", str(root / "exercises"), "--import-mode=importlib",
+            "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise", "-p", "no:unraisableexception"]
+    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink):
+            code = pytest.main(base + args, plugins=[plugin])
+    finally:
+        if old is None:
+            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+    return code, sink.getvalue()
+
+
 @dataclass(frozen=True)
 class CheckInfo:
     """One collected check: how it is reported (``name``), what it is worth and whether it is marked."""
@@ -85,23 +107,9 @@ def collect(course: Course, exercises: tuple[Exercise, ...], hidden_only: bool =
     if not paths:
         return Inventory({k: () for k in checks}, {})
     collector = _Collector(course)
-    args = ["--collect-only", "-c", str(INI), "--rootdir", str(course.root / "exercises"),
-            "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-            "-p", "no:unraisableexception",
-            *map(str, paths)]
-    old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    sink = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(sink):
-            code = pytest.main(args, plugins=[collector])
-    finally:
-        if old is None:
-            os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+    code, output = run_session(course.root, ["--collect-only", *map(str, paths)], collector)
     if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        raise GraderError(f"the checks could not be collected (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+        raise GraderError(f"the checks could not be collected (pytest exit {int(code)}): {output[-2000:]}")
     for item in collector.items:
         exercise = Path(item.path).parent.name
         if exercise not in checks:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 import shutil
 import tempfile
 import time
@@ -20,7 +17,6 @@ from grader.results import CheckResult, ExerciseResult, Report
 from grader.sandbox import Sandbox
 from grader.submission import stage
 
-INI = Path(__file__).with_name("pytest-grade.ini")
 
 
 class Grader:
@@ -92,25 +88,13 @@ class Grader:
                 paths.append(str(e.toml))
         if not paths:
             return
-        args = ["-c", str(INI), "--rootdir", str(self.course.root / "exercises"), "--import-mode=importlib",
-                "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-                # pytest's unraisable-exception plugin runs gc.collect() at each session's end: seconds with torch loaded
-                "-p", "no:unraisableexception", *paths]
-        old = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-        os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        sink = io.StringIO()
-        try:
-            with contextlib.redirect_stdout(sink):
-                code = pytest.main(args, plugins=[plugin])
-        finally:
-            if old is None:
-                os.environ.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
-            else:
-                os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = old
+        from grader.inventory import run_session
+
+        code, output = run_session(self.course.root, paths, plugin)
         if code == pytest.ExitCode.INTERRUPTED:
             raise KeyboardInterrupt
         if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-            raise GraderError(f"the checks could not run (pytest exit {int(code)}): {sink.getvalue()[-2000:]}")
+            raise GraderError(f"the checks could not run (pytest exit {int(code)}): {output[-2000:]}")
 
     def _with_dependencies(self, ids: list[str]) -> list[str]:
         """``ids`` and, transitively, the exercises they import (``depends``): staged with them."""
