@@ -37,11 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", action="store_true", help="print every round of every measurement")
     args = parser.parse_args(argv)
 
-    from grader import config, timing
-    from grader.discover import load_course
-    from grader.sandbox import Sandbox
-    from grader.submission import stage
-    from grader.timing_session import Session
+    from grader.grading import config
+    from grader.measure import timing
+    from grader.course.discover import load_course
+    from grader.sandbox.launcher import Sandbox
+    from grader.sandbox.staging import stage
+    from grader.measure.timing_session import Session
 
     course = load_course(args.course)
     args.submission = args.submission or course.root / "solutions"

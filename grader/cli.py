@@ -30,8 +30,8 @@ FileSizeOpt = Annotated[Optional[str], typer.Option("--max-file-size", help="Lar
 
 
 def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises, device, timing, limits=None):
-    from grader import config
-    from grader.discover import find_course, load_course
+    from grader.grading import config
+    from grader.course.discover import find_course, load_course
 
     course = load_course(find_course(course_dir or Path.cwd()))
     settings = config.resolve(course=course.root, course_settings=course.settings, submission=submission,
@@ -42,9 +42,9 @@ def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises,
 
 def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose,
               fail_under=None, junit=None, gradescope=None, markdown=None) -> int:
-    from grader.ci_outputs import percent, write_ci_outputs
-    from grader.report import write_console, write_json
-    from grader.runner import Grader
+    from grader.outputs.ci import percent, write_ci_outputs
+    from grader.outputs.console import write_console, write_json
+    from grader.grading.runner import Grader
 
     course, settings = _settings(course_dir, submission, exercises, device, timing, limits)
     if not settings.submission.exists():
@@ -104,8 +104,8 @@ def list_exercises(course: CourseOpt = None) -> None:
     """Show the course's exercises, by track and in order."""
 
     def body() -> int:
-        from grader.discover import find_course, load_course
-        from grader.release import not_run_results
+        from grader.course.discover import find_course, load_course
+        from grader.lifecycle.release import not_run_results
 
         c = load_course(find_course(course or Path.cwd()))
         table = Table(title=f"{c.title} — {len(c.exercises)} exercises")
@@ -141,7 +141,7 @@ def keys_init(
     """Write an Ed25519 key pair for signing certificates."""
 
     def body() -> int:
-        from grader.certify import init_keys
+        from grader.certify.certificate import init_keys
 
         key, pub = init_keys(out, force=force)
         console.print(f"private key: {key} (keep it secret)\npublic key:  {pub} (publish it)")
@@ -158,7 +158,7 @@ def verify_certificate(
     """Check a certificate's signature; exit 0 when genuine, 1 with the reason when not."""
 
     def body() -> int:
-        from grader.certify import verify_file
+        from grader.certify.certificate import verify_file
 
         p = verify_file(cert, public_key)
         console.print(f"[green]genuine[/green]: {p['student']} passed {p['course']['title']} "
@@ -193,7 +193,7 @@ def batch(
     """Grade a class: every folder or .zip in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
     def body() -> int:
-        from grader.batch import Certify, run_batch
+        from grader.batch.run import Certify, run_batch
 
         if certify and key is None:
             raise GraderError("--certify needs --key FILE (make one with: grade keys init --out DIR)")
@@ -218,8 +218,8 @@ def release(
     """Write the student copy of the course: no solutions, no hidden checks, no line of any answer."""
 
     def body() -> int:
-        from grader.discover import find_course
-        from grader.release import build_release
+        from grader.course.discover import find_course
+        from grader.lifecycle.release import build_release
 
         r = build_release(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
         console.print(f"released {len(r.exercises)} exercise(s) into {r.out} ({r.files} files; "
@@ -243,8 +243,8 @@ def selfcheck(
     """Prove the course sound: answers earn full marks, stubs zero, metadata complete; score the checks on mutants."""
 
     def body() -> int:
-        from grader.report import atomic_write
-        from grader.selfcheck import markdown as selfcheck_markdown, run_selfcheck, write_console
+        from grader.outputs.console import atomic_write
+        from grader.lifecycle.selfcheck import markdown as selfcheck_markdown, run_selfcheck, write_console
 
         result = run_selfcheck(course_dir=course, exercises=exercise, max_mutants=max_mutants,
                                min_mutation_score=min_mutation_score, timing=timing, timing_margin=timing_margin,
@@ -266,8 +266,8 @@ def submit(
     """Pack your exercise files (<id>/<id>.py and other .py under <id>/) and a manifest into a zip to hand in."""
 
     def body() -> int:
-        from grader.discover import find_course
-        from grader.submit import pack_submission
+        from grader.course.discover import find_course
+        from grader.lifecycle.submit import pack_submission
 
         packed = pack_submission(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
         console.print(f"wrote {packed.out}: {len(packed.files)} file(s) for {len(packed.exercises)} exercise(s)")
@@ -290,8 +290,8 @@ def new(
     """Scaffold an exercise: stub, statement, toml, checks and solution, with TODO(author) markers to fill in."""
 
     def body() -> int:
-        from grader.discover import find_course
-        from grader.scaffold import new_exercise
+        from grader.course.discover import find_course
+        from grader.lifecycle.scaffold import new_exercise
 
         root = find_course(course or Path.cwd())
         made = new_exercise(course_dir=root, exercise=exercise_id, track=track, title=title, functions=function)

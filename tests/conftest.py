@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import config
-from grader.discover import load_course
-from grader.runner import Grader
+from grader.grading import config
+from grader.course.discover import load_course
+from grader.grading.runner import Grader
 
 ROOT = Path(__file__).resolve().parents[1]
 

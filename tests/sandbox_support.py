@@ -10,8 +10,8 @@ import shutil
 from pathlib import Path
 
 from conftest import ROOT, make_settings
-from grader.runner import Grader
-from grader.sandbox import UID_BASE
+from grader.grading.runner import Grader
+from grader.sandbox.launcher import UID_BASE
 
 HOSTILE = ROOT / "tests" / "hostile"
 MARKER = "hostile-linger"  # the process name hostile submissions give what they leave behind

@@ -24,13 +24,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from grader.backends import claim_core
-from grader.batch import check_settings, digest, load_saved
+from grader.batch.backends import claim_core
+from grader.batch.run import check_settings, digest, load_saved
 from grader.cli import app
 from grader.errors import GraderError
-from grader.gradebook import Row, gradebook_csv, summarize, write_summary
-from grader.results import CheckResult, ExerciseResult, Report
-from grader.roster import find_students
+from grader.outputs.gradebook import Row, gradebook_csv, summarize, write_summary
+from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.batch.roster import find_students
 
 SOLUTION = ROOT / "solutions" / "sigmoid" / "sigmoid.py"
 STUB = ROOT / "exercises" / "sigmoid" / "sigmoid.py"

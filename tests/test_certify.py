@@ -11,10 +11,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from grader import certify
+from grader.certify import certificate as certify
 from grader.cli import app
-from grader.results import CheckResult, ExerciseResult, Report
-from grader.summary import check_pass_rates, write_summary
+from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.outputs.summary import check_pass_rates, write_summary
 
 runner = CliRunner()
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")

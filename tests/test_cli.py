@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from grader.cli import app
-from grader.report import write_console
-from grader.results import CheckResult, ExerciseResult, Report, report_from_dict
+from grader.outputs.console import write_console
+from grader.grading.results import CheckResult, ExerciseResult, Report, report_from_dict
 
 runner = CliRunner()
 REPORT_KEYS = {"schema", "submission", "device", "grader_version", "score", "max_score", "started_at",

@@ -16,8 +16,8 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from grader import codec
-from grader.codec import CodecError, decode, encode
+from grader.sandbox import codec
+from grader.sandbox.codec import CodecError, decode, encode
 
 
 def _same(a, b) -> bool:

@@ -16,15 +16,15 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from grader.ci_outputs import junit_tree, markdown_summary, percent
+from grader.outputs.ci import junit_tree, markdown_summary, percent
 from grader.cli import app
-from grader.discover import load_course
+from grader.course.discover import load_course
 from grader.errors import GraderError
-from grader.leaks import find_leaks, secret_lines
-from grader.release import MANIFEST, NOT_RUN, build_release, not_run_results
-from grader.results import CheckResult, ExerciseResult, Report
-from grader.scaffold import MARKER, new_exercise
-from grader.submit import MANIFEST as SUBMISSION_MANIFEST, pack_submission, read_manifest
+from grader.lifecycle.leaks import find_leaks, secret_lines
+from grader.lifecycle.release import MANIFEST, NOT_RUN, build_release, not_run_results
+from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.lifecycle.scaffold import MARKER, new_exercise
+from grader.lifecycle.submit import MANIFEST as SUBMISSION_MANIFEST, pack_submission, read_manifest
 
 # sigmoid alone, plus an exercise that depends on another when the course has one (the release adds
 # dependencies on its own); the whole course is released by its own test below.
@@ -80,7 +80,7 @@ def test_release_adds_dependencies():
     dependent = _dependent_exercise()
     if not dependent:
         pytest.skip("no exercise of the course depends on another")
-    from grader.release import with_dependencies
+    from grader.lifecycle.release import with_dependencies
 
     course = load_course(ROOT)
     kept = {e.id for e in with_dependencies(course, dependent).exercises}
@@ -96,9 +96,9 @@ def test_manifest_names_every_withheld_check_with_its_points(part_release, grade
         hidden = {(c.name, c.max_score, "skipped", NOT_RUN) for c in answers.exercise(e.id).checks if c.hidden}
         # Timing checks timed against grader/baselines.py are withheld too, with their points.
         private = {(t.get("name") or f"timing_{t['function']}", float(t.get("points", 1)), "skipped", NOT_RUN)
-                   for t in original.get(e.id).timing if str(t["baseline"]).startswith("grader.baselines.")}
+                   for t in original.get(e.id).timing if str(t["baseline"]).startswith("grader.measure.baselines.")}
         assert hidden and listed == hidden | private
-        assert not [t for t in e.timing if str(t["baseline"]).startswith("grader.baselines.")]
+        assert not [t for t in e.timing if str(t["baseline"]).startswith("grader.measure.baselines.")]
 
 
 def test_release_contains_no_line_of_any_solution(part_release):

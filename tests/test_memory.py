@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from conftest import ROOT
-from grader import memory
+from grader.measure import memory
 from grader.checks import StudentError
-from grader.discover import Exercise
+from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.report import memory_text
+from grader.outputs.console import memory_text
 
 MiB = 2**20
 

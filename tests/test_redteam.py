@@ -252,7 +252,7 @@ def test_bad_input_fails_its_exercise_with_a_reason(grader, course, companion_al
 
 
 BORROW = '''"""Answers with the grader's own timing baseline, which does the same work as the solution."""
-from grader.baselines import normalize
+from grader.measure.baselines import normalize
 '''
 
 

@@ -20,9 +20,10 @@ import pytest
 import torch
 
 from conftest import ROOT, requires_root
-from grader import config, confine
+from grader.grading import config
+from grader.sandbox import confine
 from grader.errors import GraderError
-from grader.sandbox import ENV_ALLOW, Limits, WorkerFailure
+from grader.sandbox.launcher import ENV_ALLOW, Limits, WorkerFailure
 from sandbox_support import HOSTILE, MARKER, leftovers, score, tight_grader, zygote_children
 
 SECRET = "s3cr3t-value-5b8e1f0c9d7a"
@@ -357,7 +358,7 @@ def test_seccomp_program_is_well_formed(machine):
 
 EARLY_FRAME = """
 import os, stat
-from grader import codec
+from grader.sandbox import codec
 for fd in range(3, 64):
     try:
         if stat.S_ISSOCK(os.fstat(fd).st_mode):
@@ -371,7 +372,7 @@ def sigmoid(x):
 
 LATE_FRAME = """
 import os, stat, time
-from grader import codec
+from grader.sandbox import codec
 def sigmoid(x):
     if x == 1 and os.fork() == 0:
         time.sleep(0.3)

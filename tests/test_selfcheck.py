@@ -11,12 +11,12 @@ from typer.testing import CliRunner
 
 from conftest import ROOT
 from grader.cli import app
-from grader.discover import load_course
-from grader.inventory import collect
-from grader.mutate import mutants, sample
-from grader.scaffold import new_exercise
-from grader.results import CheckResult, ExerciseResult
-from grader.selfcheck import (api_problems, check_problems, mutation_run, run_selfcheck, solution_problems,
+from grader.course.discover import load_course
+from grader.grading.inventory import collect
+from grader.lifecycle.mutate import mutants, sample
+from grader.lifecycle.scaffold import new_exercise
+from grader.grading.results import CheckResult, ExerciseResult
+from grader.lifecycle.selfcheck import (api_problems, check_problems, mutation_run, run_selfcheck, solution_problems,
                               statement_problems, stub_problems)
 
 SOURCE = '''"""Module docstring."""

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from grader import submission as sub
-from grader.submission import stage
+from grader.sandbox import staging as sub
+from grader.sandbox.staging import stage
 
 IDS = ["sigmoid", "softmax"]
 GOOD = b"import torch\n\ndef sigmoid(x):\n    return 1 / (1 + torch.exp(-x))\n"

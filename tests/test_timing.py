@@ -18,16 +18,16 @@ import pytest
 import torch
 
 from conftest import ROOT, make_settings, requires_cuda
-from grader import timing
-from grader import timing_worker as tw
-from grader.discover import Exercise
+from grader.measure import timing
+from grader.measure import timing_worker as tw
+from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.report import timing_text
-from grader.runner import Grader
-from grader.submission import stage
-from grader.timing_host import worker_tasks
-from grader.timing_session import GUARD_NS, Measurement, Plan, Round, Session, correction
-from grader.timing_stats import median_ci, mismatch
+from grader.outputs.console import timing_text
+from grader.grading.runner import Grader
+from grader.sandbox.staging import stage
+from grader.measure.host import worker_tasks
+from grader.measure.timing_session import GUARD_NS, Measurement, Plan, Round, Session, correction
+from grader.measure.stats import median_ci, mismatch
 
 SLOW = ROOT / "tests" / "slow_answers"
 SIGMOID_TABLE = {"function": "sigmoid", "baseline": "torch.sigmoid", "args": [{"randn": ["n", "d"]}],

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Callable
 from grader.errors import GraderError
 
 if TYPE_CHECKING:  # the batch process need not import torch to start its trusted processes
-    from grader.config import Settings
+    from grader.grading.config import Settings
 
 LOCK_DIR = Path(tempfile.gettempdir()) / "grade-cores"
 CORE_WAIT_SECONDS = 300.0  # how long a trusted process waits for a free core before giving up
@@ -103,8 +103,8 @@ class TrustedGrader:
         self.core, self._lock = claim_core(spec.lock_dir) if spec.pin else (None, None)
         import torch
 
-        from grader.discover import load_course
-        from grader.runner import Grader
+        from grader.course.discover import load_course
+        from grader.grading.runner import Grader
 
         torch.set_num_threads(spec.threads)
         self.grader = Grader(load_course(spec.course_root), spec.settings, extra_hidden=list(spec.hidden))

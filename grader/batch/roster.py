@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.submission import MAX_FILE_BYTES
+from grader.sandbox.staging import MAX_FILE_BYTES
 
 
 @dataclass(frozen=True)

@@ -33,15 +33,15 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 from grader import __version__
-from grader.backends import LOCK_DIR, GraderSpec, Job, LocalBackend, Outcome
-from grader.config import Settings
-from grader.discover import Course
+from grader.batch.backends import LOCK_DIR, GraderSpec, Job, LocalBackend, Outcome
+from grader.grading.config import Settings
+from grader.course.discover import Course
 from grader.errors import GraderError
-from grader.gradebook import Row, summarize, write_gradebook, write_summary
-from grader.gradescope import write_gradescope
-from grader.report import atomic_write
-from grader.results import report_from_dict
-from grader.roster import Student, find_students
+from grader.outputs.gradebook import Row, summarize, write_gradebook, write_summary
+from grader.outputs.gradescope import write_gradescope
+from grader.outputs.console import atomic_write
+from grader.grading.results import report_from_dict
+from grader.batch.roster import Student, find_students
 
 BATCH_SCHEMA = "grade-batch/1"
 BACKENDS = ("local", "ray")
@@ -267,7 +267,7 @@ def _backend(backend: str, course: Course, settings: Settings, out: Path, worker
     spec = GraderSpec(course.root, settings, hidden=(out, LOCK_DIR, *extra_hidden), pin=settings.timing,
                       threads=threads)
     if backend == "ray":
-        from grader.ray_backend import RayBackend
+        from grader.batch.ray_backend import RayBackend
 
         return RayBackend(spec, workers)
     return LocalBackend(spec, n, gpus)
@@ -315,7 +315,7 @@ def _rebuild(students: list[Student], settings_doc: dict, settings_sha: str, out
 
 def write_class_page(rows: list[Row], path: Path, title: str) -> None:
     """summary.html from the rows' saved reports and the reasons of those not graded."""
-    from grader.summary import write_summary as write_page
+    from grader.outputs.summary import write_summary as write_page
 
     write_page({r.student: r.report for r in rows if r.report is not None}, path, title,
                errors={r.student: r.error or "not graded" for r in rows if r.report is None})
@@ -323,7 +323,7 @@ def write_class_page(rows: list[Row], path: Path, title: str) -> None:
 
 def _check_certify(certify: Certify) -> None:
     """Fail before grading, not after, when certificates could not be issued."""
-    from grader.certify import load_private_key
+    from grader.certify.certificate import load_private_key
 
     if not 0.0 <= certify.pass_mark <= 100.0:
         raise GraderError(f"invalid --pass-mark {certify.pass_mark:g} (a percentage from 0 to 100)")
@@ -333,7 +333,7 @@ def _check_certify(certify: Certify) -> None:
 def _issue_certificates(rows: list[Row], students: list[Student], course: Course, settings_doc: dict, out: Path,
                         certify: Certify) -> int:
     """Sign a certificate for every student at or above the pass mark; withdraw stale ones below it."""
-    from grader.certify import issue, load_private_key
+    from grader.certify.certificate import issue, load_private_key
 
     key = load_private_key(certify.key)  # read here, in the trusted parent, after every worker is gone
     paths = {s.name: s.path for s in students}

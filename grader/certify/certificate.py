@@ -18,10 +18,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
-from grader.discover import Course
+from grader.course.discover import Course
 from grader.errors import GraderError
-from grader.report import atomic_write
-from grader.results import Report
+from grader.outputs.console import atomic_write
+from grader.grading.results import Report
 
 SCHEMA = "grade-certificate/1"
 PAYLOAD_KEYS = ("student", "course", "exercises", "score", "max_score", "percent", "pass_mark", "device",

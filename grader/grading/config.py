@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.sandbox import Limits
+from grader.sandbox.launcher import Limits
 
 DEVICES = ("cpu", "cuda", "auto")
 SIZE_UNITS = {"": 1, "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20, "g": 2**30, "gib": 2**30}

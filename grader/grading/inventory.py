@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.discover import Course, Exercise
+from grader.course.discover import Course, Exercise
 from grader.errors import GraderError
 
 INI = Path(__file__).with_name("pytest-grade.ini")
@@ -99,7 +99,7 @@ def forget_check_modules(exercises: tuple[Exercise, ...]) -> None:
 
 def collect(course: Course, exercises: tuple[Exercise, ...], hidden_only: bool = False) -> Inventory:
     """Collect the test files of ``exercises`` (only ``test_hidden*.py`` when ``hidden_only``)."""
-    from grader.plugin import check_meta, check_name
+    from grader.grading.plugin import check_meta, check_name
 
     forget_check_modules(exercises)
     paths = [p for e in exercises for p in (e.hidden_checks if hidden_only else e.public_checks + e.hidden_checks)]

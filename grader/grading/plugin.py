@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader import memory, timing
+from grader.measure import memory, timing
 from grader.checks import CheckFailure, StudentError
-from grader.discover import Course, Exercise, is_hidden
-from grader.results import CheckResult
-from grader.sandbox import Sandbox, WorkerFailure, WorkerHandle
-from grader.submission import Staged
+from grader.course.discover import Course, Exercise, is_hidden
+from grader.grading.results import CheckResult
+from grader.sandbox.launcher import Sandbox, WorkerFailure, WorkerHandle
+from grader.sandbox.staging import Staged
 
 # Extra item factories (timing, memory): callables (parent_node, exercise, plugin) -> iterable of items.
 ITEM_FACTORIES: list = []

@@ -9,13 +9,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
-from grader.config import Settings
-from grader.discover import Course, Exercise
+from grader.grading.config import Settings
+from grader.course.discover import Course, Exercise
 from grader.errors import GraderError
-from grader.release import not_run_results
-from grader.results import CheckResult, ExerciseResult, Report
-from grader.sandbox import Sandbox
-from grader.submission import stage
+from grader.lifecycle.release import not_run_results
+from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.sandbox.launcher import Sandbox
+from grader.sandbox.staging import stage
 
 
 
@@ -36,7 +36,7 @@ class Grader:
                                namespaces=settings.namespaces)
         # The zygote now imports torch in its own process; this one imports it (through pytest's
         # plugin and the checks) at the same time rather than after.
-        import grader.plugin  # noqa: F401
+        import grader.grading.plugin  # noqa: F401
 
     def close(self) -> None:
         self.sandbox.close()
@@ -61,7 +61,7 @@ class Grader:
         dest = Path(tempfile.mkdtemp(prefix="s-", dir=self._staging))
         try:
             staged = stage(submission, self._with_dependencies(ids), dest)
-            from grader.plugin import GradePlugin
+            from grader.grading.plugin import GradePlugin
 
             plugin = GradePlugin(self.course, staged, self.sandbox, self.settings,
                                  deadline=t0 + self.settings.limits.submission_seconds)
@@ -88,7 +88,7 @@ class Grader:
                 paths.append(str(e.toml))
         if not paths:
             return
-        from grader.inventory import run_session
+        from grader.grading.inventory import run_session
 
         code, output = run_session(self.course.root, paths, plugin)
         if code == pytest.ExitCode.INTERRUPTED:

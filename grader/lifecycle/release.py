@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import grader
-from grader.discover import Course, Exercise, is_hidden, load_course
+from grader.course.discover import Course, Exercise, is_hidden, load_course
 from grader.errors import GraderError
-from grader.leaks import Leak, find_leaks
-from grader.results import CheckResult
+from grader.lifecycle.leaks import Leak, find_leaks
+from grader.grading.results import CheckResult
 
 MANIFEST = "hidden.toml"
 NOT_RUN = "graded on submission"
@@ -31,7 +31,7 @@ SKIP_NAMES = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", MANIFEST}
 # Hand-written timing baselines are reference answers in all but name: they stay with the instructor,
 # and the timing checks that need them are named in hidden.toml and run on submission only.
 PRIVATE_MODULES = {"baselines.py"}
-PRIVATE_BASELINE = "grader.baselines."
+PRIVATE_BASELINE = "grader.measure.baselines."
 COURSE_FILES = ("constraints.txt", "LICENSE", "LICENSE.txt", "LICENSE.md")
 
 
@@ -77,7 +77,7 @@ def private_timing(exercise: Exercise) -> list[int]:
 
 def _timing_withheld(exercise: Exercise, indices: list[int]) -> list[Withheld]:
     try:
-        from grader.timing import parse_tables
+        from grader.measure.timing import parse_tables
 
         names = [(b.name, b.points) for b in parse_tables(exercise)]
     except ImportError:  # a grader without timing checks: name them as the tables do
@@ -210,7 +210,7 @@ def build_release(*, course_dir: Path, out: Path, exercises: list[str] | None = 
 
     ``exercises`` narrows the release to some exercises and what they depend on.
     """
-    from grader.inventory import collect
+    from grader.grading.inventory import collect
 
     course = with_dependencies(load_course(course_dir), exercises)
     out = out.resolve()

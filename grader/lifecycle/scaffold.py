@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.discover import ID_PATTERN, load_course
+from grader.course.discover import ID_PATTERN, load_course
 from grader.errors import GraderError
 
 MARKER = "TODO(author)"

@@ -18,9 +18,9 @@ import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from grader.discover import Course, Exercise
+from grader.course.discover import Course, Exercise
 from grader.errors import GraderError
-from grader.results import ExerciseResult
+from grader.grading.results import ExerciseResult
 
 MARKER = "TODO(author)"
 # What every statement holds: (what, pattern, searched in) — see docs/authoring.md.
@@ -212,7 +212,7 @@ def _dependencies(course: Course, exercise: Exercise) -> list[str]:
 def mutation_run(grader, course: Course, exercise: Exercise, baseline: ExerciseResult, max_mutants: int,
                  progress) -> Mutation:
     """Grade mutants of the reference answer; a mutant is killed when a check the answer passes fails."""
-    from grader.mutate import mutants, sample
+    from grader.lifecycle.mutate import mutants, sample
 
     solutions = course.root / "solutions"
     found = mutants((solutions / exercise.id / f"{exercise.id}.py").read_text(encoding="utf-8"))
@@ -249,10 +249,10 @@ def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None
                   min_mutation_score: float | None = None, timing: bool | None = None, timing_margin: float = 0.8,
                   device: str | None = None, progress=lambda text: None) -> SelfCheck:
     """Check the course (or some exercises) and return what was found; never raises for an unsound course."""
-    from grader import config
-    from grader.discover import find_course, load_course
-    from grader.inventory import collect
-    from grader.runner import Grader
+    from grader.grading import config
+    from grader.course.discover import find_course, load_course
+    from grader.grading.inventory import collect
+    from grader.grading.runner import Grader
 
     if not 0 < timing_margin <= 1:
         raise GraderError(f"invalid --timing-margin {timing_margin!r} (a fraction in (0, 1])")

@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
-from grader.discover import load_course
+from grader.course.discover import load_course
 from grader.errors import GraderError
-from grader.submission import MAX_FILE_BYTES, SKIP_NAMES
+from grader.sandbox.staging import MAX_FILE_BYTES, SKIP_NAMES
 
 MANIFEST = "grade-submission.json"
 SCHEMA = "grade-submission/1"

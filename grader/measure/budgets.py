@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.discover import Exercise
+from grader.course.discover import Exercise
 
 
 class BudgetItem(pytest.Item):

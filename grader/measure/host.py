@@ -9,7 +9,7 @@ from pathlib import Path
 import torch
 
 from grader.errors import GraderError
-from grader.sandbox import WorkerHandle, _pids_of_uid
+from grader.sandbox.launcher import WorkerHandle, _pids_of_uid
 
 
 # The worker's processes, counted here --------------------------------------------------------
@@ -59,7 +59,7 @@ def pinned(*handles: WorkerHandle):
     A process already pinned to one core (a batch's trusted process) keeps it; otherwise a core is
     claimed through the batch's machine-wide locks, so timed checks never share a core.
     """
-    from grader.backends import LOCK_DIR, claim_core
+    from grader.batch.backends import LOCK_DIR, claim_core
 
     own = os.sched_getaffinity(0)
     core, lock = (next(iter(own)), None) if len(own) == 1 else (None, None)

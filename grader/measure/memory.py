@@ -5,7 +5,7 @@ worker) and per device a budget on the call's peak extra memory, with the input 
 
     [[memory]]
     function = "flash_attention"
-    reference = "grader.baselines.flash_attention"  # optional: the measured call's result is checked
+    reference = "grader.measure.baselines.flash_attention"  # optional: the measured call's result is checked
     args = [{randn = ["b", "t", "d"]}, {randn = ["b", "t", "d"]}, {randn = ["b", "t", "d"]}]
     kwargs = {causal = true}
     points = 1
@@ -42,16 +42,16 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 from torch.utils._pytree import tree_leaves
 
-from grader import timing_worker
-from grader import worker as _worker
-from grader.budgets import BudgetItem
+from grader.measure import timing_worker
+from grader.sandbox import worker as _worker
+from grader.measure.budgets import BudgetItem
 from grader.checks import CheckFailure, StudentError
-from grader.config import parse_size
-from grader.discover import Exercise
+from grader.grading.config import parse_size
+from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.guard import without_dynamo
-from grader.timing import DEVICES, _value
-from grader.timing_stats import mismatch, tolerances
+from grader.sandbox.guard import without_dynamo
+from grader.measure.timing import DEVICES, _value
+from grader.measure.stats import mismatch, tolerances
 
 SLACK_FLOOR = 24 * 2**20  # page-cache, heap and interpreter noise of one call, as the cgroup sees it
 TABLE_KEYS = {"function", "reference", "args", "kwargs", "points", "name", "dtype", "rtol", "atol", "warmup",

@@ -32,14 +32,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import timing_worker  # also registers the worker's timing requests
-from grader.budgets import BudgetItem
+from grader.measure import timing_worker  # also registers the worker's timing requests
+from grader.measure.budgets import BudgetItem
 from grader.checks import CheckFailure
-from grader.codec import DTYPES
-from grader.discover import Exercise
+from grader.sandbox.codec import DTYPES
+from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.sandbox import WorkerFailure
-from grader.timing_session import Plan, Session, TimingInconclusive, resolve
+from grader.sandbox.launcher import WorkerFailure
+from grader.measure.timing_session import Plan, Session, TimingInconclusive, resolve
 
 GEN_KINDS = ("randn", "rand", "randint", "zeros", "ones")
 DRAW_ATEN = ("empty", "normal", "uniform", "random", "fill", "mul")  # what drawing inputs dispatches to

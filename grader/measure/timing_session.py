@@ -29,11 +29,11 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from grader import timing_worker as tw
+from grader.measure import timing_worker as tw
 from grader.checks import StudentError
-from grader.sandbox import WorkerFailure, WorkerHandle
-from grader.timing_host import pinned, worker_tasks
-from grader.timing_stats import median_ci, mismatch, spread, tensors, tolerances
+from grader.sandbox.launcher import WorkerFailure, WorkerHandle
+from grader.measure.host import pinned, worker_tasks
+from grader.measure.stats import median_ci, mismatch, spread, tensors, tolerances
 
 CPU_TARGET_MS = 6.0  # a block of calls lasts about this long for the baseline
 CUDA_TARGET_MS = 2.0

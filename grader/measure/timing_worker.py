@@ -24,9 +24,9 @@ import torch
 from torch.overrides import _get_current_function_mode_stack
 from torch.utils._python_dispatch import _disable_current_modes, _get_current_dispatch_mode_stack
 
-from grader import worker as _worker
-from grader.codec import DTYPES
-from grader.guard import ForbiddenOperation
+from grader.sandbox import worker as _worker
+from grader.sandbox.codec import DTYPES
+from grader.sandbox.guard import ForbiddenOperation
 
 # Taken at import, in the zygote, before any submission exists; a submission that rebinds the
 # module attributes later changes nothing here.

@@ -9,8 +9,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from grader.report import atomic_write
-from grader.results import Report
+from grader.outputs.console import atomic_write
+from grader.grading.results import Report
 
 FAILURE_STATUSES = ("failed", "timeout")
 
@@ -123,7 +123,7 @@ def write_ci_outputs(report: Report, *, junit: Path | None = None, gradescope: P
     if junit:
         write_junit(report, junit)
     if gradescope:
-        from grader.gradescope import write_gradescope
+        from grader.outputs.gradescope import write_gradescope
 
         write_gradescope(report, gradescope)
     if markdown:

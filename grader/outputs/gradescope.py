@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.report import atomic_write
-from grader.results import Report
+from grader.outputs.console import atomic_write
+from grader.grading.results import Report
 
 
 def gradescope_dict(report: Report) -> dict:

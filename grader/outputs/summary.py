@@ -13,8 +13,8 @@ import statistics
 from collections import defaultdict
 from pathlib import Path
 
-from grader.report import atomic_write
-from grader.results import Report
+from grader.outputs.console import atomic_write
+from grader.grading.results import Report
 
 e = html.escape
 

@@ -68,7 +68,7 @@ TAMPER_MODE = "tampering with the grader's guard (its mode was removed)"
 TAMPER_KERNELS = "tampering with the grader's guard (its kernels were replaced)"
 AUTOGRAD_TENSOR = "autograd (a tensor that requires grad)"
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
-GRADER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the grader package
 OPS_FILE = os.path.join(os.path.dirname(torch.__file__), "_ops.py")  # OpOverload.__call__ and redispatch
 
 

@@ -29,11 +29,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import codec
-from grader.confine import ENV_ALLOW, pids_of_uid
+from grader.sandbox import codec
+from grader.sandbox.confine import ENV_ALLOW, pids_of_uid
 
 UID_BASE = 200_000
-BASELINES = Path(__file__).resolve().with_name("baselines.py")
+PACKAGE = Path(__file__).resolve().parents[1]  # the grader package, visible to workers
+BASELINES = PACKAGE / "measure" / "baselines.py"
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full")
@@ -89,7 +90,7 @@ def visible_paths(hidden: list[Path]) -> list[str]:
             continue
         if str(rp) not in out:
             out.append(str(rp))
-    out.append(str(Path(__file__).resolve().parent))
+    out.append(str(PACKAGE))
     for d in SYSTEM_DIRS:
         if os.path.lexists(d) and not os.path.islink(d):
             out.append(d)
@@ -124,13 +125,13 @@ class Zygote:
         self._control, child = socket.socketpair()
         env = scrub_env(dict(os.environ))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        pkg_root = str(Path(__file__).resolve().parent.parent)
+        pkg_root = str(PACKAGE.parent)
         if os.environ.get("PYTHONPATH"):
             env["PYTHONPATH"] = pkg_root + os.pathsep + os.environ["PYTHONPATH"]
         else:
             env["PYTHONPATH"] = pkg_root
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.worker", str(child.fileno())], pass_fds=[child.fileno()],
+            [sys.executable, "-m", "grader.sandbox.worker", str(child.fileno())], pass_fds=[child.fileno()],
             env=env, stdin=subprocess.DEVNULL, cwd="/", start_new_session=True)
         child.close()
         self._lock = threading.Lock()
@@ -521,7 +522,7 @@ class Sandbox:
             pid, sock = self.zygote.spawn(cfg)
         except (OSError, codec.CodecError) as exc:
             raise WorkerFailure("exit", f"the sandbox could not start a worker ({exc})") from None
-        from grader.guard import Policy  # imports torch: the trusted side has it by now
+        from grader.sandbox.guard import Policy  # imports torch: the trusted side has it by now
 
         handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
                               vocabulary=Policy.from_dict(forbidden).vocabulary())

@@ -23,8 +23,8 @@ import types
 
 import torch
 
-from grader import codec, confine
-from grader.guard import ForbiddenOperation, Guard, Policy
+from grader.sandbox import codec, confine
+from grader.sandbox.guard import ForbiddenOperation, Guard, Policy
 
 ENV_ALLOW = confine.ENV_ALLOW
 EXTRA_OPS: dict = {}  # op name -> handler(worker, request) -> value; filled by timing and memory modules
@@ -224,7 +224,7 @@ class _Integrity:
              "_fmode", "_dmode", "_code")
 
     def __init__(self, worker: "Worker"):
-        from grader import guard as guard_module
+        from grader.sandbox import guard as guard_module
 
         watched = []
         for module in (sys.modules[__name__], codec, guard_module, confine, *WATCHED_MODULES):
@@ -360,7 +360,7 @@ def zygote(fd: int) -> None:
     live: set[int] = set()  # workers forked and not yet reaped by a kill request
     confine.become_subreaper()
     warm_up()
-    for name in ("grader.timing", "grader.memory"):
+    for name in ("grader.measure.timing", "grader.measure.memory"):
         try:
             importlib.import_module(name)  # registers EXTRA_OPS before any fork
         except ImportError:
@@ -388,6 +388,6 @@ def zygote(fd: int) -> None:
 if __name__ == "__main__":
     # Run the imported module's zygote, not __main__'s: EXTRA_OPS and PRELOAD_HOOKS are filled in the
     # module that grader.timing and grader.memory import, and a second copy would stay empty.
-    from grader import worker as _module
+    from grader.sandbox import worker as _module
 
     _module.zygote(int(sys.argv[1]))

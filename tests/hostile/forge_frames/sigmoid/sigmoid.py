@@ -13,7 +13,7 @@ import time
 
 import torch
 
-from grader import codec
+from grader.sandbox import codec
 
 PUBLIC_INPUT = torch.tensor([-2.0, 0.0, 3.0])  # the worked example of the statement
 

@@ -1,0 +1,1 @@
+"""Certificates: signing keys, signed certificates and their verification."""

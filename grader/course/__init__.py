@@ -1,0 +1,1 @@
+"""What a course is on disk: its exercises, their metadata and the files that come with them."""

@@ -1,0 +1,1 @@
+"""Grading a submission: settings, the pytest plugin and its proxy, the runner and the plain results."""
