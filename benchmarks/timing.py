@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from grader.grading import config
     from grader.measure import timing
     from grader.course.discover import load_course
+    from grader.measure import WORKER_MODULES
     from grader.sandbox.launcher import Sandbox
     from grader.sandbox.staging import stage
     from grader.measure.timing_session import Session
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ids = args.exercise or [i for i in SEED if any(e.id == i for e in course.exercises)]
     staging = Path(tempfile.mkdtemp(prefix="grade-bench-"))
     sandbox = Sandbox(settings.limits, hidden=[course.root, staging], device=settings.device,
-                      namespaces=settings.namespaces)
+                      namespaces=settings.namespaces, extensions=WORKER_MODULES)
     print(f"device {settings.device}, {args.repeats} repeats; ratio = median over rounds of "
           f"student block / baseline block")
     header = f"{'check':<28} {'budget':>6}  {'A/A ratio (min-max)':>22} {'A/A noise':>9}  " \

@@ -43,7 +43,8 @@ def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises,
 def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose,
               fail_under=None, junit=None, gradescope=None, markdown=None) -> int:
     from grader.outputs.ci import percent, write_ci_outputs
-    from grader.outputs.console import write_console, write_json
+    from grader.outputs.console import write_console
+    from grader.outputs.files import write_json
     from grader.grading.runner import Grader
 
     course, settings = _settings(course_dir, submission, exercises, device, timing, limits)
@@ -105,7 +106,7 @@ def list_exercises(course: CourseOpt = None) -> None:
 
     def body() -> int:
         from grader.course.discover import find_course, load_course
-        from grader.lifecycle.release import not_run_results
+        from grader.course.withheld import read_withheld
 
         c = load_course(find_course(course or Path.cwd()))
         table = Table(title=f"{c.title} — {len(c.exercises)} exercises")
@@ -113,7 +114,7 @@ def list_exercises(course: CourseOpt = None) -> None:
             table.add_column(col)
         for i, e in enumerate(c.exercises, 1):
             budgets = len(e.timing) + len(e.memory)
-            hidden = _count_checks(e.hidden_checks) if e.hidden_checks else len(not_run_results(e))
+            hidden = _count_checks(e.hidden_checks) if e.hidden_checks else len(read_withheld(e))
             table.add_row(str(i), e.id, e.title, e.track, ", ".join(e.functions),
                           f"{_count_checks(e.public_checks)} public, {hidden} hidden"
                           + (f", {budgets} budget{'s' if budgets != 1 else ''}" if budgets else ""))
@@ -243,7 +244,7 @@ def selfcheck(
     """Prove the course sound: answers earn full marks, stubs zero, metadata complete; score the checks on mutants."""
 
     def body() -> int:
-        from grader.outputs.console import atomic_write
+        from grader.outputs.files import atomic_write
         from grader.lifecycle.selfcheck import markdown as selfcheck_markdown, run_selfcheck, write_console
 
         result = run_selfcheck(course_dir=course, exercises=exercise, max_mutants=max_mutants,

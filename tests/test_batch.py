@@ -24,7 +24,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from conftest import ROOT
-from grader.batch.backends import claim_core
+from grader.measure.cores import claim_core
 from grader.batch.run import check_settings, digest, load_saved
 from grader.cli import app
 from grader.errors import GraderError

@@ -21,7 +21,9 @@ from grader.cli import app
 from grader.course.discover import load_course
 from grader.errors import GraderError
 from grader.lifecycle.leaks import find_leaks, secret_lines
-from grader.lifecycle.release import MANIFEST, NOT_RUN, build_release, not_run_results
+from grader.course.withheld import MANIFEST, NOT_RUN
+from grader.grading.runner import not_run_results
+from grader.lifecycle.release import build_release
 from grader.grading.results import CheckResult, ExerciseResult, Report
 from grader.lifecycle.scaffold import MARKER, new_exercise
 from grader.lifecycle.submit import MANIFEST as SUBMISSION_MANIFEST, pack_submission, read_manifest

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from conftest import ROOT
-from grader.measure import memory
+from grader.measure import memory, memory_worker
 from grader.checks import StudentError
 from grader.course.discover import Exercise
 from grader.errors import GraderError
@@ -24,7 +24,7 @@ MiB = 2**20
 
 def tracked(fn, *args) -> int:
     """Peak bytes the tracker counts while ``fn(*args)`` runs (its result included)."""
-    tracker = memory.StorageTracker(frozenset({"cpu"}))
+    tracker = memory_worker.StorageTracker(frozenset({"cpu"}))
     with tracker:
         result = fn(*args)
     del result
@@ -70,7 +70,7 @@ def test_tracker_counts_every_new_result_and_torch_tensor():
 
 
 def test_tracker_subtracts_frees():
-    tracker = memory.StorageTracker(frozenset({"cpu"}))
+    tracker = memory_worker.StorageTracker(frozenset({"cpu"}))
     with tracker:
         for _ in range(10):
             block = torch.ones(MiB, dtype=torch.uint8)

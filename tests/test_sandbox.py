@@ -21,9 +21,11 @@ import torch
 
 from conftest import ROOT, requires_root
 from grader.grading import config
-from grader.sandbox import confine
+from grader.sandbox import seccomp
 from grader.errors import GraderError
-from grader.sandbox.launcher import ENV_ALLOW, Limits, WorkerFailure
+from grader.sandbox.confine import ENV_ALLOW
+from grader.sandbox.handle import WorkerFailure
+from grader.sandbox.protocol import Limits
 from sandbox_support import HOSTILE, MARKER, leftovers, score, tight_grader, zygote_children
 
 SECRET = "s3cr3t-value-5b8e1f0c9d7a"
@@ -344,14 +346,14 @@ def test_seccomp_refuses_programs_sockets_and_namespaces(sandbox, tmp_path):
 
 @pytest.mark.parametrize("machine", ["x86_64", "aarch64"])
 def test_seccomp_program_is_well_formed(machine):
-    program = confine.seccomp_program(machine)
+    program = seccomp.seccomp_program(machine)
     assert 0 < len(program) < 256
     for index, (code, jt, jf, _) in enumerate(program):
-        if code in (confine.JEQ_K, confine.JGE_K, confine.JSET_K):
+        if code in (seccomp.JEQ_K, seccomp.JGE_K, seccomp.JSET_K):
             assert index + 1 + max(jt, jf) < len(program)  # every jump lands inside the program
-    assert program[-1][0] == confine.RET_K
+    assert program[-1][0] == seccomp.RET_K
     with pytest.raises(OSError):
-        confine.seccomp_program("sparc")
+        seccomp.seccomp_program("sparc")
 
 
 # The protocol ---------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ import torch
 
 from conftest import ROOT, make_settings, requires_cuda
 from grader.measure import timing
-from grader.measure import timing_worker as tw
+from grader.measure import draw, timing_worker as tw
 from grader.course.discover import Exercise
 from grader.errors import GraderError
 from grader.outputs.console import timing_text
@@ -40,7 +40,7 @@ def _exercise(*tables, forbidden=None) -> Exercise:
 
 
 def _gen(kind: str, shape: list[int], dtype: str = "float32", **extra) -> dict:
-    return {tw.GEN_KEY: {"kind": kind, "shape": shape, "dtype": dtype, **extra}}
+    return {draw.GEN_KEY: {"kind": kind, "shape": shape, "dtype": dtype, **extra}}
 
 
 # Tables ----------------------------------------------------------------------------------------
@@ -58,7 +58,7 @@ def test_a_table_resolves_sizes_dtypes_and_generated_arguments():
     assert plan.template["kwargs"] == {"weight": _gen("rand", [7]), "reduction": "sum"}
     assert (plan.budget, plan.min_rounds, plan.max_rounds, plan.check_every) == (4.0, 6, 24, 0)
     cuda = timing.plan_for(budget, "cuda:1")
-    assert (cuda.device, cuda.budget, cuda.min_rounds, cuda.template["args"][1][tw.GEN_KEY]["shape"]) == \
+    assert (cuda.device, cuda.budget, cuda.min_rounds, cuda.template["args"][1][draw.GEN_KEY]["shape"]) == \
         ("cuda:1", 6.0, 8, [13])
 
 
@@ -99,15 +99,15 @@ def test_a_table_may_not_forbid_the_operations_that_draw_its_inputs():
 def test_every_call_draws_new_tensors_with_new_values():
     template = {"args": [_gen("randn", [5, 7]), _gen("randint", [3], "int64", low=0, high=1000), 2.0],
                 "kwargs": {"w": _gen("rand", [7])}}
-    first = tw.make_calls(template, seed=11, calls=4, device="cpu")
-    second = tw.make_calls(template, seed=12, calls=4, device="cpu")
+    first = draw.make_calls(template, seed=11, calls=4, device="cpu")
+    second = draw.make_calls(template, seed=12, calls=4, device="cpu")
     tensors = [t for calls in (first, second) for args, kwargs in calls for t in (args[0], args[1], kwargs["w"])]
     assert len({t.data_ptr() for t in tensors}) == len(tensors), "a tensor was handed out twice"
     xs = [args[0] for calls in (first, second) for args, _ in calls]
     assert all(not torch.equal(a, b) for i, a in enumerate(xs) for b in xs[i + 1:]), "values repeated"
     assert all(args[2] == 2.0 and args[1].dtype == torch.int64 for args, _ in first)
     # Any one call can be drawn again on its own, which is how outputs are re-checked here.
-    args, kwargs = tw.make_call(template, seed=11, index=2, device="cpu")
+    args, kwargs = draw.make_call(template, seed=11, index=2, device="cpu")
     assert torch.equal(args[0], first[2][0][0]) and torch.equal(kwargs["w"], first[2][1]["w"])
 
 
@@ -344,7 +344,7 @@ def test_cuda_blocks_flush_l2_and_time_each_call_with_events():
     kit = tw.CudaKit(device, 3)
     l2 = torch.cuda.get_device_properties(0).L2_cache_size
     assert kit.flush_buffer.numel() * 4 >= 2 * l2
-    calls = tw.make_calls({"args": [_gen("randn", [2048, 2048])], "kwargs": {}}, seed=5, calls=3, device=device)
+    calls = draw.make_calls({"args": [_gen("randn", [2048, 2048])], "kwargs": {}}, seed=5, calls=3, device=device)
     outs, ns, ms = tw.run_block(torch.sigmoid, calls, kit)
     assert len(ms) == 3 and all(m > 0 for m in ms) and ns >= sum(ms) * 1e6
     assert all(o.device.type == "cuda" and torch.allclose(o, torch.sigmoid(a[0])) for o, (a, _) in zip(outs, calls))

@@ -14,11 +14,9 @@ processes share a core, so a timed check only ever shares its core with its own 
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import multiprocessing
 import os
 import signal
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -27,12 +25,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from grader.errors import GraderError
+from grader.measure.cores import LOCK_DIR, claim_core
 
 if TYPE_CHECKING:  # the batch process need not import torch to start its trusted processes
     from grader.grading.config import Settings
 
-LOCK_DIR = Path(tempfile.gettempdir()) / "grade-cores"
-CORE_WAIT_SECONDS = 300.0  # how long a trusted process waits for a free core before giving up
 WATCHDOG_MARGIN = 120.0  # seconds past the submission's own time limit before its process is killed
 STOP_GRACE = 15.0  # seconds an interrupted trusted process has to close its sandbox
 
@@ -65,35 +62,6 @@ class GraderSpec:
     pin: bool = False  # claim a core of its own (timing on)
     threads: int = 1  # torch threads for the oracles in the trusted process
     lock_dir: Path = LOCK_DIR
-
-
-def claim_core(lock_dir: Path, wait_s: float = CORE_WAIT_SECONDS) -> tuple[int, int]:
-    """Lock a free core of this process's affinity set, pin this process to it; (core, lock fd)."""
-    lock_dir.mkdir(parents=True, exist_ok=True)
-    try:
-        os.chmod(lock_dir, 0o1777)
-    except OSError:
-        pass
-    deadline = time.monotonic() + wait_s
-    cores = sorted(os.sched_getaffinity(0))
-    while True:
-        for core in cores:
-            fd = os.open(lock_dir / f"cpu{core}.lock", os.O_CREAT | os.O_RDWR, 0o666)
-            try:
-                os.fchmod(fd, 0o666)  # other users' batches lock the same cores
-            except OSError:
-                pass
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                os.close(fd)
-                continue
-            os.sched_setaffinity(0, {core})
-            return core, fd
-        if time.monotonic() > deadline:
-            raise GraderError(f"no free core for timed checks after {wait_s:g} s: cores {cores} are held by "
-                              f"other grading processes (locks in {lock_dir})")
-        time.sleep(0.2)
 
 
 class TrustedGrader:

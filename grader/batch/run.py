@@ -33,13 +33,14 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 from grader import __version__
-from grader.batch.backends import LOCK_DIR, GraderSpec, Job, LocalBackend, Outcome
+from grader.batch.backends import GraderSpec, Job, LocalBackend, Outcome
+from grader.measure.cores import LOCK_DIR
 from grader.grading.config import Settings
 from grader.course.discover import Course
 from grader.errors import GraderError
 from grader.outputs.gradebook import Row, summarize, write_gradebook, write_summary
 from grader.outputs.gradescope import write_gradescope
-from grader.outputs.console import atomic_write
+from grader.outputs.files import atomic_write
 from grader.grading.results import report_from_dict
 from grader.batch.roster import Student, find_students
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from grader import __version__
 from grader.course.discover import Course
 from grader.errors import GraderError
-from grader.outputs.console import atomic_write
+from grader.outputs.files import atomic_write
 from grader.grading.results import Report
 
 SCHEMA = "grade-certificate/1"

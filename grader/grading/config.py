@@ -7,10 +7,10 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from grader.errors import GraderError
-from grader.sandbox.launcher import Limits
+from grader.units import parse_size
+from grader.sandbox.protocol import Limits
 
 DEVICES = ("cpu", "cuda", "auto")
-SIZE_UNITS = {"": 1, "k": 2**10, "kib": 2**10, "m": 2**20, "mib": 2**20, "g": 2**30, "gib": 2**30}
 
 
 @dataclass(frozen=True)
@@ -23,22 +23,6 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     namespaces: bool = True
     release: bool = False  # a student release: hidden checks are absent and shown as not run
-
-
-def parse_size(value: object, where: str) -> int:
-    """Bytes from an int or a string such as ``"2GiB"`` or ``"512m"``."""
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str):
-        text = value.strip().lower().replace(" ", "")
-        number = text.rstrip("kmgib")
-        unit = text[len(number):]
-        try:
-            if unit in SIZE_UNITS and float(number) > 0:
-                return int(float(number) * SIZE_UNITS[unit])
-        except ValueError:
-            pass
-    raise GraderError(f"invalid size {value!r} in {where}")
 
 
 def _positive(value: object, where: str) -> float:

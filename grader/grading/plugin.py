@@ -18,7 +18,8 @@ from grader.measure import memory, timing
 from grader.checks import CheckFailure, StudentError
 from grader.course.discover import Course, Exercise, is_hidden
 from grader.grading.results import CheckResult
-from grader.sandbox.launcher import Sandbox, WorkerFailure, WorkerHandle
+from grader.sandbox.handle import WorkerFailure, WorkerHandle
+from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import Staged
 
 # Extra item factories (timing, memory): callables (parent_node, exercise, plugin) -> iterable of items.

@@ -12,8 +12,9 @@ from grader import __version__
 from grader.grading.config import Settings
 from grader.course.discover import Course, Exercise
 from grader.errors import GraderError
-from grader.lifecycle.release import not_run_results
+from grader.course.withheld import NOT_RUN, read_withheld
 from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.measure import WORKER_MODULES
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import stage
 
@@ -32,7 +33,7 @@ class Grader:
         self.exercises: tuple[Exercise, ...] = course.select(list(settings.exercises))
         self._staging = Path(tempfile.mkdtemp(prefix="grade-stage-"))
         hidden = [course.root, settings.submission, self._staging, *extra_hidden]
-        self.sandbox = Sandbox(settings.limits, hidden=hidden, device=settings.device,
+        self.sandbox = Sandbox(settings.limits, hidden=hidden, device=settings.device, extensions=WORKER_MODULES,
                                namespaces=settings.namespaces)
         # The zygote now imports torch in its own process; this one imports it (through pytest's
         # plugin and the checks) at the same time rather than after.
@@ -117,3 +118,10 @@ class Grader:
         return ExerciseResult(
             id=exercise.id, title=exercise.title, score=round(sum(c.score for c in checks), 4),
             max_score=round(sum(c.max_score for c in checks), 4), error=error, checks=checks)
+
+
+def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tuple[CheckResult, ...]:
+    """The checks a release left out (its ``hidden.toml``), as skipped results worth their points."""
+    return tuple(CheckResult(name=w.name, kind=w.kind, hidden=w.hidden, status="skipped", score=0.0,
+                             max_score=w.points, message=NOT_RUN)
+                 for w in read_withheld(exercise) if w.name not in already)

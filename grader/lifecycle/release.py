@@ -21,12 +21,10 @@ from pathlib import Path
 
 import grader
 from grader.course.discover import Course, Exercise, is_hidden, load_course
+from grader.course.withheld import MANIFEST, NOT_RUN, Withheld, manifest_text
 from grader.errors import GraderError
 from grader.lifecycle.leaks import Leak, find_leaks
-from grader.grading.results import CheckResult
 
-MANIFEST = "hidden.toml"
-NOT_RUN = "graded on submission"
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", MANIFEST}
 # Hand-written timing baselines are reference answers in all but name: they stay with the instructor,
 # and the timing checks that need them are named in hidden.toml and run on submission only.
@@ -43,31 +41,7 @@ class Release:
     files: int
 
 
-# Hidden-check manifests -----------------------------------------------------------------------
-
-def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-@dataclass(frozen=True)
-class Withheld:
-    """A check left out of the release: its name, kind, points and whether it is a hidden one."""
-
-    name: str
-    kind: str
-    points: float
-    hidden: bool = True
-
-
-def manifest_text(exercise: Exercise, checks: list[Withheld]) -> str:
-    """``hidden.toml`` for one exercise: one ``[[check]]`` per withheld check (name, kind, points)."""
-    lines = [f"# The checks of {exercise.id} that are not in this copy: they run only when the submission",
-             "# is graded. `grade` lists them as not run, with their points. Written by `grade release`.", ""]
-    for c in checks:
-        lines += ["[[check]]", f"name = {_toml_string(c.name)}", f"kind = {_toml_string(c.kind)}",
-                  f"points = {c.points:g}"] + ([] if c.hidden else ["hidden = false"]) + [""]
-    return "\n".join(lines)
-
+# Hidden-check manifests ---------------------------------------------------------------------
 
 def private_timing(exercise: Exercise) -> list[int]:
     """Indices of the ``[[timing]]`` tables whose baseline lives in ``grader.baselines``."""
@@ -109,21 +83,6 @@ def drop_timing_tables(text: str, drop: list[int], where: Path) -> str:
         raise GraderError(f"cannot take the private timing tables out of {where}: write each [[timing]] table "
                           "with its header at the start of a line and nothing else starting with '['")
     return result
-
-
-def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tuple[CheckResult, ...]:
-    """The hidden checks named in the exercise's manifest, as skipped results worth their points."""
-    path = exercise.path / MANIFEST
-    if not path.is_file():
-        return ()
-    try:
-        entries = tomllib.loads(path.read_text(encoding="utf-8")).get("check", [])
-        return tuple(
-            CheckResult(name=str(e["name"]), kind=str(e.get("kind", "correctness")), hidden=bool(e.get("hidden", True)),
-                        status="skipped", score=0.0, max_score=float(e["points"]), message=NOT_RUN)
-            for e in entries if str(e["name"]) not in already)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError, ValueError) as exc:
-        raise GraderError(f"cannot read {path}: {exc}") from None
 
 
 # Building -------------------------------------------------------------------------------------

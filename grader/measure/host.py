@@ -9,7 +9,9 @@ from pathlib import Path
 import torch
 
 from grader.errors import GraderError
-from grader.sandbox.launcher import WorkerHandle, _pids_of_uid
+from grader.measure.cores import LOCK_DIR, claim_core
+from grader.sandbox.reaper import pids_of_uid
+from grader.sandbox.handle import WorkerHandle
 
 
 # The worker's processes, counted here --------------------------------------------------------
@@ -30,7 +32,7 @@ def _children() -> dict[int, list[int]]:
 def worker_pids(handle: WorkerHandle) -> list[int]:
     """Every process the worker runs: those of its own uid, or else its process tree."""
     if handle.uid is not None:
-        return _pids_of_uid(handle.uid)
+        return pids_of_uid(handle.uid)
     tree, out, todo = _children(), [], [handle.pid]
     while todo:
         pid = todo.pop()
@@ -59,8 +61,6 @@ def pinned(*handles: WorkerHandle):
     A process already pinned to one core (a batch's trusted process) keeps it; otherwise a core is
     claimed through the batch's machine-wide locks, so timed checks never share a core.
     """
-    from grader.batch.backends import LOCK_DIR, claim_core
-
     own = os.sched_getaffinity(0)
     core, lock = (next(iter(own)), None) if len(own) == 1 else (None, None)
     if core is None:

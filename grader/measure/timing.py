@@ -32,18 +32,18 @@ from pathlib import Path
 
 import pytest
 
-from grader.measure import timing_worker  # also registers the worker's timing requests
+from grader.measure import timing_worker  # noqa: F401 - timing_worker registers the worker's timing requests
 from grader.measure.budgets import BudgetItem
 from grader.checks import CheckFailure
 from grader.sandbox.codec import DTYPES
 from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.sandbox.launcher import WorkerFailure
-from grader.measure.timing_session import Plan, Session, TimingInconclusive, resolve
+from grader.sandbox.handle import WorkerFailure
+from grader.measure.draw import resolve
+from grader.measure.spec import DEVICES, number, template as spec_template
+from grader.measure.timing_session import Plan, Session, TimingInconclusive
 
-GEN_KINDS = ("randn", "rand", "randint", "zeros", "ones")
 DRAW_ATEN = ("empty", "normal", "uniform", "random", "fill", "mul")  # what drawing inputs dispatches to
-DEVICES = ("cpu", "cuda")
 OPTIONS = {"name": str, "dtype": str, "rounds": int, "max_rounds": int, "check_every": int,
            "min_ratio": float, "rtol": float, "atol": float, "mutates": bool, "target_ms": float}
 TABLE_KEYS = {"function", "baseline", "args", "kwargs", "points", *DEVICES, *OPTIONS}
@@ -63,20 +63,12 @@ class Budget:
     devices: dict = field(default_factory=dict)  # "cpu"/"cuda" -> {"budget", "sizes", options...}
 
 
-def _number(value, where: str, kind=float, positive: bool = True):
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and not isinstance(value, int)):
-        raise GraderError(f"invalid value {value!r} in {where} (a number)")
-    if positive and value <= 0:
-        raise GraderError(f"invalid value {value!r} in {where} (a positive number)")
-    return kind(value)
-
-
 def _options(table: dict, allowed: set, where: str) -> dict:
     out = {}
     for key in allowed & set(table) & set(OPTIONS):
         kind, value = OPTIONS[key], table[key]
         if kind in (int, float):
-            out[key] = _number(value, f"{where}.{key}", kind, positive=key not in ("check_every",))
+            out[key] = number(value, f"{where}.{key}", kind, positive=key not in ("check_every",))
             if key == "check_every" and out[key] < 0:
                 raise GraderError(f"invalid value {value!r} in {where}.{key}")
         elif not isinstance(value, kind):
@@ -130,7 +122,7 @@ def parse_tables(exercise: Exercise) -> list[Budget]:
             sizes = spec.get("sizes", {})
             if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
                 raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
-            devices[device] = {"budget": _number(spec["budget"], f"{where}.{device}.budget"), "sizes": sizes,
+            devices[device] = {"budget": number(spec["budget"], f"{where}.{device}.budget"), "sizes": sizes,
                                **_options(spec, DEVICE_KEYS, f"{where}.{device}")}
         if not devices:
             raise GraderError(f"no budget in {where} (a cpu or cuda table)")
@@ -139,58 +131,11 @@ def parse_tables(exercise: Exercise) -> list[Budget]:
         if any(b.name == name for b in budgets):
             name = f"{name}_{i + 1}"
         budget = Budget(name, function, str(baseline), tuple(args), dict(kwargs),
-                        _number(table.get("points", 1), f"{where}.points"), options, devices)
+                        number(table.get("points", 1), f"{where}.points"), options, devices)
         for device in devices:  # every size name resolves and every spec is well formed
             plan_for(budget, device, where)
         budgets.append(budget)
     return budgets
-
-
-def _dims(dims, sizes: dict, where: str) -> list[int]:
-    if not isinstance(dims, list):
-        raise GraderError(f"invalid dimensions {dims!r} in {where} (a list)")
-    out = []
-    for d in dims:
-        if isinstance(d, str):
-            if d not in sizes:
-                raise GraderError(f"unknown size {d!r} in {where} (sizes: {', '.join(sorted(sizes)) or 'none'})")
-            d = sizes[d]
-        if isinstance(d, bool) or not isinstance(d, int) or d < 0:
-            raise GraderError(f"invalid dimension {d!r} in {where}")
-        out.append(d)
-    return out
-
-
-def _value(value, sizes: dict, dtype: str, where: str):
-    """An argument as the worker draws it: generated specs become {"$gen": {...}}, the rest stays."""
-    if isinstance(value, dict):
-        kinds = [k for k in GEN_KINDS if k in value]
-        if len(kinds) == 1:
-            kind = kinds[0]
-            extra = set(value) - {kind, "dtype", "scale"}
-            if extra:
-                raise GraderError(f"unknown key {sorted(extra)[0]!r} in {where}")
-            spec = {"kind": kind, "dtype": value.get("dtype", "int64" if kind == "randint" else dtype)}
-            if spec["dtype"] not in DTYPES:
-                raise GraderError(f"invalid dtype {spec['dtype']!r} in {where}")
-            if kind == "randint":
-                body = value[kind]
-                if not (isinstance(body, list) and len(body) == 3 and all(isinstance(x, int) for x in body[:2])
-                        and body[0] < body[1]):
-                    raise GraderError(f"invalid randint {body!r} in {where} (low, high, [dims])")
-                spec.update(low=body[0], high=body[1], shape=_dims(body[2], sizes, where))
-            else:
-                spec["shape"] = _dims(value[kind], sizes, where)
-            if "scale" in value:
-                spec["scale"] = _number(value["scale"], f"{where}.scale")
-            floating = DTYPES[spec["dtype"]].is_floating_point
-            if kind in ("randn", "rand") and not floating:
-                raise GraderError(f"invalid dtype {spec['dtype']!r} for {kind} in {where}")
-            return {timing_worker.GEN_KEY: spec}
-        return {k: _value(v, sizes, dtype, f"{where}.{k}") for k, v in value.items()}
-    if isinstance(value, list):
-        return [_value(v, sizes, dtype, where) for v in value]
-    return value
 
 
 def plan_for(budget: Budget, device: str, where: str = "") -> Plan | None:
@@ -201,8 +146,7 @@ def plan_for(budget: Budget, device: str, where: str = "") -> Plan | None:
     options = {**budget.options, **{k: v for k, v in spec.items() if k not in ("budget", "sizes")}}
     dtype = options.get("dtype", "float32")
     where = where or budget.name
-    template = {"args": [_value(a, spec["sizes"], dtype, f"{where} args[{i}]") for i, a in enumerate(budget.args)],
-                "kwargs": {k: _value(v, spec["sizes"], dtype, f"{where} kwargs.{k}") for k, v in budget.kwargs.items()}}
+    template = spec_template(budget.args, budget.kwargs, spec["sizes"], dtype, where)
     min_rounds = int(options.get("rounds", 10))
     return Plan(function=budget.function, baseline=budget.baseline, template=template, device=device,
                 budget=spec["budget"], min_rounds=min_rounds,

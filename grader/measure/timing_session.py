@@ -29,9 +29,9 @@ import statistics
 import time
 from dataclasses import dataclass, field
 
-from grader.measure import timing_worker as tw
+from grader.measure import draw, timing_worker as tw
 from grader.checks import StudentError
-from grader.sandbox.launcher import WorkerFailure, WorkerHandle
+from grader.sandbox.handle import WorkerFailure, WorkerHandle
 from grader.measure.host import pinned, worker_tasks
 from grader.measure.stats import median_ci, mismatch, spread, tensors, tolerances
 
@@ -119,12 +119,6 @@ class _Stop(Exception):
         self.measurement = measurement
 
 
-def resolve(dotted: str):
-    """Import a dotted path (a library op or a function of grader.baselines) in this process."""
-    module, attrs = tw._locate(dotted)
-    return tw._follow(module, attrs)
-
-
 def _nbytes(call) -> int:
     return sum(t.numel() * t.element_size() for t in tensors(list(call[0]) + list(call[1].values())))
 
@@ -150,7 +144,7 @@ class Session:
         self.cuda = plan.device.startswith("cuda")
         self.rng = rng or random.SystemRandom()
         self.student_role = "baseline" if aa else "student"
-        self.baseline = resolve(plan.baseline)
+        self.baseline = draw.resolve(plan.baseline)
         self.expected_threads = int(handle.hello.get("tasks", 1)) + (tw.CUDA_EXTRA_THREADS if self.cuda else 0)
         self.calls = 1
         self.kit: tw.CudaKit | None = None
@@ -239,7 +233,7 @@ class Session:
         plan, device = self.plan, self.plan.device
         if self.cuda:
             self.kit = tw.CudaKit(device, 1)
-        call = tw.make_call(plan.template, self.rng.getrandbits(62), 0, device)
+        call = draw.make_call(plan.template, self.rng.getrandbits(62), 0, device)
         for _ in range(2):
             self._time_calls(self.baseline, [call])
         per_call = statistics.median(self._time_calls(self.baseline, [call]) for _ in range(5))
@@ -331,7 +325,7 @@ class Session:
         j = self.rng.randrange(self.calls)
         _, value = self._request({"op": "timing_fetch", "role": self.student_role, "index": j,
                                   "args": self.plan.mutates}, "grader")
-        args, kwargs = tw.make_call(self.plan.template, seed, j, self.plan.device)
+        args, kwargs = draw.make_call(self.plan.template, seed, j, self.plan.device)
         expected = self.baseline(*args, **kwargs)
         rtol, atol = tolerances(expected, self.plan.rtol, self.plan.atol)
         problem = mismatch(value.get("value") if isinstance(value, dict) else None, expected, rtol, atol)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from grader.outputs.console import atomic_write
+from grader.outputs.files import atomic_write
 from grader.grading.results import Report
 
 FAILURE_STATUSES = ("failed", "timeout")

@@ -1,11 +1,7 @@
-"""Report writers: the rich console report and the ``grade-report/1`` JSON file. They never score."""
+"""The rich console report. Writers never score: they render a Report as it is."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
@@ -82,26 +78,3 @@ def write_console(report: Report, console: Console, verbose: bool = False) -> No
                                 f"  ({pct:.1f}%)  in {report.duration_s:.1f} s"))
     if report.isolation:
         console.print(Text("isolation: " + ", ".join(report.isolation), style="dim"))
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; a report is an ordinary file
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
-def write_json(report: Report, path: Path) -> None:
-    atomic_write(path, json.dumps(report.to_dict(), indent=2) + "\n")

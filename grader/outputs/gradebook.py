@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.outputs.console import atomic_write
+from grader.outputs.files import atomic_write
 from grader.grading.results import ExerciseResult, Report
 
 BINS = 10  # the distribution's bars: 0-9 %, 10-19 %, ..., 90-100 %

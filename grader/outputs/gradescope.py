@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.outputs.console import atomic_write
+from grader.outputs.files import atomic_write
 from grader.grading.results import Report
 
 

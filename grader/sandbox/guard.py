@@ -22,7 +22,6 @@ it; the README's threat model says what that leaves open.
 from __future__ import annotations
 
 import _thread
-import importlib
 import inspect
 import os
 import sys
@@ -36,97 +35,15 @@ import torch
 from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
 from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
 
-AUTOGRAD_ENTRY_POINTS = (
-    "torch.autograd.grad", "torch.autograd.backward", "torch.Tensor.backward",
-    "torch.Tensor.requires_grad_", "torch.autograd.functional.jacobian",
-    "torch.autograd.functional.hessian", "torch.autograd.functional.vjp",
-    "torch.autograd.functional.jvp", "torch.autograd.functional.vhp", "torch.autograd.functional.hvp",
-    "torch.func.grad", "torch.func.grad_and_value", "torch.func.vjp", "torch.func.jvp",
-    "torch.func.jacrev", "torch.func.jacfwd", "torch.func.hessian", "torch.func.linearize",
-    "torch.autograd.graph._engine_run_backward", "torch.autograd._engine_run_backward",
-)
-# Where autograd is forbidden, guarded calls run with grad mode off; turning it back on is tampering.
-AUTOGRAD_BREAKERS = ("torch._C._set_grad_enabled", "torch.enable_grad", "torch.set_grad_enabled", "torch.autograd.enable_grad",
-                     "torch.autograd.set_grad_enabled", "torch.autograd.grad_mode.enable_grad",
-                     "torch.autograd.grad_mode.set_grad_enabled")
-# Torch functions that pop, disable or bypass the modes. Torch's own code may call them; a call
-# whose caller is not torch's code is tampering.
-MODE_BREAKERS = (
-    "torch._C._DisableTorchDispatch", "torch._C.DisableTorchFunction", "torch._C._ExcludeDispatchKeyGuard",
-    "torch._C._dispatch_tls_set_dispatch_key_excluded", "torch._C._pop_torch_function_stack",
-    "torch._C._pop_torch_dispatch_stack", "torch._C._unset_dispatch_mode", "torch._C._ForceDispatchKeyGuard",
-    "torch._C._RestorePythonTLSSnapshot", "torch._C._AutoDispatchBelowAutograd",
-    "torch._C._AutoDispatchBelowADInplaceOrView",
-    "torch.utils._python_dispatch._disable_current_modes", "torch.utils._python_dispatch._pop_mode",
-    "torch.utils._python_dispatch._pop_mode_temporarily", "torch.overrides._pop_mode",
-    "torch.overrides._pop_mode_temporarily",
-)
+from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, AUTOGRAD_TENSOR, MODE_BREAKERS, \
+    TAMPER_KERNELS, TAMPER_MODE, ForbiddenOperation, Policy, resolve
+
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
 BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
                 "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
-TAMPER_MODE = "tampering with the grader's guard (its mode was removed)"
-TAMPER_KERNELS = "tampering with the grader's guard (its kernels were replaced)"
-AUTOGRAD_TENSOR = "autograd (a tensor that requires grad)"
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the grader package
 OPS_FILE = os.path.join(os.path.dirname(torch.__file__), "_ops.py")  # OpOverload.__call__ and redispatch
-
-
-class ForbiddenOperation(RuntimeError):
-    """Raised inside the worker when a submission reaches an operation its exercise forbids."""
-
-
-@dataclass
-class Policy:
-    """What one exercise forbids, as written in the ``[forbidden]`` table of ``exercise.toml``."""
-
-    functions: tuple[str, ...] = ()
-    modules: tuple[str, ...] = ()
-    aten: tuple[str, ...] = ()
-    autograd: bool = False
-
-    @classmethod
-    def from_dict(cls, d: dict | None) -> "Policy":
-        d = d or {}
-        return cls(tuple(d.get("functions", ())), tuple(d.get("modules", ())),
-                   tuple(d.get("aten", ())), bool(d.get("autograd", False)))
-
-    def to_dict(self) -> dict:
-        return {"functions": list(self.functions), "modules": list(self.modules),
-                "aten": list(self.aten), "autograd": self.autograd}
-
-    @property
-    def empty(self) -> bool:
-        return not (self.functions or self.modules or self.aten or self.autograd)
-
-    def vocabulary(self) -> frozenset[str]:
-        """Every name a violation of this policy can carry: the trusted side shows no other."""
-        names = set(self.functions) | set(self.modules) | {TAMPER_MODE, TAMPER_KERNELS, AUTOGRAD_TENSOR}
-        names |= {f"aten.{p}" for p in self.aten} | {f"aten.{p}_" for p in self.aten}
-        for dotted in self.modules:
-            module = _resolve(dotted)
-            if isinstance(module, types.ModuleType):
-                names |= {f"{dotted}.{name}" for name, obj in vars(module).items() if inspect.isclass(obj)}
-        names |= {f"disabling the grader's guard ({b})" for b in MODE_BREAKERS + AUTOGRAD_BREAKERS}
-        if self.autograd:
-            names |= set(AUTOGRAD_ENTRY_POINTS)
-        return frozenset(names)
-
-
-def _resolve(dotted: str) -> object | None:
-    parts = dotted.split(".")
-    for cut in range(len(parts), 0, -1):
-        try:
-            obj = importlib.import_module(".".join(parts[:cut]))
-        except ImportError:
-            continue
-        try:
-            for attr in parts[cut:]:
-                obj = getattr(obj, attr)
-        except AttributeError:
-            return None
-        return obj
-    return None
 
 
 def _qualified(func: object) -> str:
@@ -170,7 +87,7 @@ class Guard:
         p = self.policy
         targets = list(p.functions) + (list(AUTOGRAD_ENTRY_POINTS) if p.autograd else [])
         for dotted in targets:
-            obj = _resolve(dotted)
+            obj = resolve(dotted)
             if obj is None:
                 continue
             self._names.setdefault(dotted.rsplit(".", 1)[-1], dotted)
@@ -237,7 +154,7 @@ class Guard:
 
     def _patch_attr(self, dotted: str, original: object) -> None:
         owner_name, _, attr = dotted.rpartition(".")
-        owner = _resolve(owner_name)
+        owner = resolve(owner_name)
         if owner is None or not callable(original):
             return
         guard = self
@@ -257,7 +174,7 @@ class Guard:
         A class or function exported under several names (a package re-exporting its submodules'
         names) is patched once, where it is defined: the others see the same object.
         """
-        if not isinstance(_resolve(dotted), types.ModuleType):
+        if not isinstance(resolve(dotted), types.ModuleType):
             return
         for mod_name in sorted(m for m in list(sys.modules) if m == dotted or m.startswith(dotted + ".")):
             module = sys.modules.get(mod_name)
@@ -285,7 +202,7 @@ class Guard:
 
     def _patch_breaker(self, dotted: str) -> None:
         owner_name, _, attr = dotted.rpartition(".")
-        owner, original = _resolve(owner_name), _resolve(dotted)
+        owner, original = resolve(owner_name), resolve(dotted)
         if owner is None or original is None:
             return
         guard = self

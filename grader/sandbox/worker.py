@@ -1,8 +1,8 @@
 """The sandboxed side: a zygote that has imported torch, and the workers it forks.
 
-Run as ``python -m grader.worker FD``: the process imports torch once, then serves requests from
+Run as ``python -m grader.sandbox.worker FD [MODULE...]``: the process imports torch once, then serves requests from
 the trusted process on the socket FD. Each spawn forks a worker that enters the sandbox
-(``isolate``, ``grader.confine``), says hello (its isolation layers) before any student code runs,
+(``isolate``, ``grader.sandbox.confine``), says hello (its isolation layers) before any student code runs,
 then answers requests until its socket closes: ``load`` imports the exercise, ``call`` runs one
 function. Every reply echoes the request's id, which the worker cannot know before the request
 arrives. Nothing here decides a score; the trusted side believes only values it decodes itself.
@@ -23,8 +23,10 @@ import types
 
 import torch
 
-from grader.sandbox import codec, confine
-from grader.sandbox.guard import ForbiddenOperation, Guard, Policy
+from grader.sandbox import codec, confine, landlock, policy, protocol, reaper, seccomp, syscalls
+from grader.sandbox.guard import Guard
+from grader.sandbox.policy import ForbiddenOperation, Policy
+from grader.sandbox.protocol import EXIT_BROKEN, EXIT_MEMORY, HELLO
 
 ENV_ALLOW = confine.ENV_ALLOW
 EXTRA_OPS: dict = {}  # op name -> handler(worker, request) -> value; filled by timing and memory modules
@@ -33,7 +35,6 @@ EXTRA_OPS: dict = {}  # op name -> handler(worker, request) -> value; filled by 
 PRELOAD_HOOKS: list = []
 # Further grader modules whose functions the integrity check watches (grader.timing_worker adds itself).
 WATCHED_MODULES: list = []
-EXIT_BROKEN, EXIT_MEMORY = 71, 72  # a worker whose own loop failed; one that ran out of memory in it
 MEMORY_WORDS = ("can't allocate memory", "out of memory", "bad_alloc", "cannot allocate memory")
 
 
@@ -215,7 +216,7 @@ def _make_reporter(channel: socket.socket, current: list, lock: threading.Lock):
 class _Integrity:
     """Whether the grader's code and the guard's state in this process are as they were at fork time.
 
-    Functions of the worker, codec, guard and confine modules (and their classes) are compared by
+    Functions of the worker-side sandbox modules (and their classes) are compared by
     identity and code object; the guard's fixed state (its record, reporter, modes, patches) is
     taken after the guard is installed and before the submission is imported.
     """
@@ -227,9 +228,12 @@ class _Integrity:
         from grader.sandbox import guard as guard_module
 
         watched = []
-        for module in (sys.modules[__name__], codec, guard_module, confine, *WATCHED_MODULES):
+        for module in (sys.modules[__name__], codec, guard_module, policy, confine, landlock, protocol, reaper, seccomp,
+                       syscalls, *WATCHED_MODULES):
             for name, obj in list(vars(module).items()):
-                if isinstance(obj, types.FunctionType) and obj.__module__ == module.__name__:
+                # The module's own functions, and the grader functions it imported by name: rebinding
+                # either in its namespace changes what the module calls.
+                if isinstance(obj, types.FunctionType) and str(obj.__module__).startswith("grader."):
                     watched.append((module, name, obj, obj.__code__))
                 elif isinstance(obj, type) and obj.__module__ == module.__name__:
                     for attr, fn in list(vars(obj).items()):
@@ -336,7 +340,7 @@ def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
             for hook in PRELOAD_HOOKS:
                 hello.update(hook(cfg) or {})
             worker = Worker(child_end, cfg)
-            worker.send({"ok": True, "value": hello, "id": "hello"})
+            worker.send({"ok": True, "value": hello, "id": HELLO})
             worker.serve()
             code = 0
         except MemoryError:
@@ -353,41 +357,42 @@ def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
     parent_end.close()
 
 
-def zygote(fd: int) -> None:
-    """Serve spawn, status and kill requests on the control socket until it closes."""
+def zygote(fd: int, extensions: list[str] = ()) -> None:
+    """Serve spawn, status and kill requests on the control socket until it closes.
+
+    ``extensions`` are modules imported before any fork: they register requests (``EXTRA_OPS``),
+    preload hooks and watched modules, e.g. the worker's side of timing and memory checks.
+    """
     control = socket.socket(fileno=fd)
     statuses: dict[int, int] = {}
     live: set[int] = set()  # workers forked and not yet reaped by a kill request
-    confine.become_subreaper()
+    reaper.become_subreaper()
     warm_up()
-    for name in ("grader.measure.timing", "grader.measure.memory"):
-        try:
-            importlib.import_module(name)  # registers EXTRA_OPS before any fork
-        except ImportError:
-            pass
+    for name in extensions:
+        importlib.import_module(name)  # registers its requests before any fork
     while True:
         frame = codec.recv(control)
         if frame is None:
             return
         request = codec.decode(frame)
-        confine.reap(statuses, live)
+        reaper.reap(statuses, live)
         op = request["op"]
         if op == "ping":
             codec.send(control, codec.encode({"pong": True}))
         elif op == "spawn":
             _spawn(control, request["config"], live)
         elif op == "status":
-            code, cpu = confine.exit_status(request["pid"], statuses, float(request.get("wait", 0.0)))
+            code, cpu = reaper.exit_status(request["pid"], statuses, float(request.get("wait", 0.0)))
             codec.send(control, codec.encode({"pid": request["pid"], "code": code, "cpu": cpu}))
         elif op == "kill":
-            code = confine.kill_worker(request["pid"], request.get("uid"), statuses, live,
+            code = reaper.kill_worker(request["pid"], request.get("uid"), statuses, live,
                                        cgroup=request.get("cgroup"), pid_ns=bool(request.get("pid_ns")))
             codec.send(control, codec.encode({"pid": request["pid"], "code": code}))
 
 
 if __name__ == "__main__":
     # Run the imported module's zygote, not __main__'s: EXTRA_OPS and PRELOAD_HOOKS are filled in the
-    # module that grader.timing and grader.memory import, and a second copy would stay empty.
+    # module that the extensions import, and a second copy would stay empty.
     from grader.sandbox import worker as _module
 
-    _module.zygote(int(sys.argv[1]))
+    _module.zygote(int(sys.argv[1]), sys.argv[2:])

@@ -15,7 +15,8 @@ def _slow(x):
 
 
 _timing = sys.modules.get("grader.measure.timing_worker")
-if _timing is not None:
+_watch = sys.modules.get("grader.measure.watch")
+if _timing is not None and _watch is not None:
     _make_calls = _timing.make_calls
 
     def _prepare_and_compute(*args, **kwargs):
@@ -26,8 +27,8 @@ if _timing is not None:
         return calls
 
     _timing.make_calls = _prepare_and_compute
-    _timing.environment_problems = lambda *args, **kwargs: []
-    _timing.namespace_problems = lambda *args, **kwargs: []
+    _watch.environment_problems = lambda *args, **kwargs: []
+    _watch.namespace_problems = lambda *args, **kwargs: []
 
 
 def sigmoid(x):
