@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                 results = {"aa": [], "ref": []}
                 for _ in range(args.repeats):
                     for kind in ("aa", "ref"):
-                        handle = sandbox.start(staged.root, exercise_id, exercise.forbidden, extra=extra)
+                        handle = sandbox.open(staged.root, exercise_id, exercise.forbidden, extra=extra)
                         try:
                             with timing.anchor_worker(sandbox, exercise, settings) as anchor:
                                 session = Session(handle, anchor, plan, remaining=lambda: 600.0, aa=kind == "aa")

@@ -19,6 +19,11 @@ import math
 import pytest
 import torch
 
+from grader.errors import WorkerFailure
+
+__all__ = ["CheckFailure", "StudentError", "MissingExercise", "WorkerFailure", "PLUGIN_KEY", "check", "generator",
+           "randn", "rand", "assert_tensor", "assert_scalar", "assert_tuple", "skip_unless_timed"]
+
 
 class CheckFailure(AssertionError):
     """A wrong answer: ``summary`` is safe to show for hidden checks, ``detail`` only for public ones."""
@@ -63,8 +68,28 @@ class StudentError(Exception):
         return f"{self.function} raised {shown}"
 
 
+class MissingExercise(Exception):
+    """The submission has no usable ``<id>/<id>.py`` for an exercise (e.g. one a check depends on)."""
+
+
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
+
+
+# Where the grading plugin puts itself in pytest's config: ``request.config.stash[PLUGIN_KEY]``.
+PLUGIN_KEY = pytest.StashKey()
+
+
+def skip_unless_timed(request: pytest.FixtureRequest, exercise: str) -> None:
+    """For a timing check written as a test: skip it, out of the score, when timing is off (``--no-timing``),
+    and skip it (worth nothing) until every correctness check of ``exercise`` passed."""
+    plugin = request.config.stash[PLUGIN_KEY]
+    if not plugin.settings.timing:
+        request.node.uncounted = True
+        pytest.skip("timing checks are off (--no-timing)")
+    passed, failed = plugin.correctness_passed(exercise)
+    if not passed:
+        pytest.skip(f"not timed: {failed} correctness check(s) failed; speed counts only for a correct answer")
 
 
 def check(points: float = 1.0, kind: str = "correctness"):

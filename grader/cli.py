@@ -51,8 +51,8 @@ def run_grade(*, course_dir, submission, exercises, device, timing, json_path, l
     if not settings.submission.exists():
         raise GraderError(f"submission {settings.submission} does not exist")
     with Grader(course, settings) as grader:
-        report = grader.grade(settings.submission, name=str(submission) if submission else "exercises")
-    write_console(report, console, verbose=verbose)
+        report = grader.grade(settings.submission, name=str(submission) if submission else "your working copy (exercises/)")
+    write_console(report, console, verbose=verbose, named=tuple(exercises or ()))
     if json_path:
         write_json(report, json_path)
     write_ci_outputs(report, junit=junit, gradescope=gradescope, markdown=markdown, fail_under=fail_under)
@@ -240,6 +240,7 @@ def selfcheck(
     min_mutation_score: Annotated[Optional[float], typer.Option("--min-mutation-score", help="Fail when an exercise's checks kill under PCT percent of its mutants.")] = None,
     timing_margin: Annotated[float, typer.Option("--timing-margin", help="The reference answer's timing ratio must stay under this fraction of each budget.")] = 0.8,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
+    record_times: Annotated[bool, typer.Option("--record-times", help="Rewrite every reference_times.toml (by default only missing or out-of-date ones are written).")] = False,
 ) -> None:
     """Prove the course sound: answers earn full marks, stubs zero, metadata complete; score the checks on mutants."""
 
@@ -249,7 +250,8 @@ def selfcheck(
 
         result = run_selfcheck(course_dir=course, exercises=exercise, max_mutants=max_mutants,
                                min_mutation_score=min_mutation_score, timing=timing, timing_margin=timing_margin,
-                               device=device, progress=lambda text: console.print(Text(text, style="dim")))
+                               device=device, progress=lambda text: console.print(Text(text, style="dim")),
+                               record="always" if record_times else "stale")
         write_console(result, console)
         if markdown:
             atomic_write(markdown, selfcheck_markdown(result))

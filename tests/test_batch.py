@@ -177,7 +177,7 @@ def test_batch_grades_every_kind_of_submission(graded_class):
     assert header == ["student", "score", "max_score", "sigmoid", "error"]
     assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin", "frank"]
     full = rows["alice"]["max_score"]
-    assert float(full) >= 10  # sigmoid's checks, all of them
+    assert float(full) == 4.0  # sigmoid's weight (timing is off)
     for student, (score, error) in EXPECTED.items():
         score = full if score == "full" else score
         assert (rows[student]["score"], rows[student]["sigmoid"], rows[student]["max_score"]) == (score, score, full)

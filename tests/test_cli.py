@@ -17,7 +17,7 @@ from grader.grading.results import CheckResult, ExerciseResult, Report, report_f
 runner = CliRunner()
 REPORT_KEYS = {"schema", "submission", "device", "grader_version", "score", "max_score", "started_at",
                "duration_s", "exercises"}
-EXERCISE_KEYS = {"id", "title", "score", "max_score", "error", "checks"}
+EXERCISE_KEYS = {"id", "title", "score", "max_score", "error", "checks", "track", "attempted"}
 CHECK_KEYS = {"name", "kind", "hidden", "status", "score", "max_score", "message", "duration_s", "timing"}
 
 
@@ -52,8 +52,10 @@ def test_stub_scores_zero_with_reason(tmp_path):
                            env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
     data = json.loads(out.read_text())
-    assert data["score"] == 0
-    assert "not implemented yet" in result.output
+    assert data["score"] == 0 and data["max_score"] > 0
+    (sigmoid,) = data["exercises"]
+    assert sigmoid["attempted"] is False and sigmoid["checks"] == [] and sigmoid["error"] is None
+    assert "not started" in result.output and "your working copy (exercises/)" in result.output
 
 
 def test_absent_exercise_scores_zero_with_plain_reason(tmp_path):
@@ -64,9 +66,7 @@ def test_absent_exercise_scores_zero_with_plain_reason(tmp_path):
                                  "--json", str(out)])
     assert result.exit_code == 0, result.output
     ex = json.loads(out.read_text())["exercises"][0]
-    assert ex["score"] == 0 and "no sigmoid/sigmoid.py" in ex["error"]
-    assert all(c["status"] == "failed" for c in ex["checks"] if c["kind"] == "correctness")
-    assert all(c["status"] == "skipped" for c in ex["checks"] if c["kind"] == "timing")
+    assert ex["score"] == 0 and ex["max_score"] > 0 and ex["attempted"] is False and ex["checks"] == []
 
 
 def test_unknown_exercise_is_a_grader_error():
@@ -116,3 +116,36 @@ def test_console_report_shows_points_reasons_and_total():
     assert "result has wrong values: 3 of 12 entries" in text
     assert "(hidden) dtypes" in text and "result has the wrong dtype" in text
     assert "Total 1/5  (20.0%)" in text
+
+
+def test_console_first_screen_is_one_line_per_exercise_by_track():
+    checks = (CheckResult("worked_example", "correctness", False, "passed", 1, 1),
+              CheckResult("values", "correctness", True, "failed", 0, 1, "result has wrong values"))
+    exercises = (
+        ExerciseResult("sigmoid", "Sigmoid", 2, 2, None, checks[:1], track="foundations"),
+        ExerciseResult("bce_loss", "Binary cross-entropy", 1, 2, None, checks, track="foundations"),
+        ExerciseResult("adam", "Adam step", 0, 9, None, (), track="foundations", attempted=False),
+        ExerciseResult("softmax", "Softmax", 0, 6, "importing softmax/softmax.py failed: SyntaxError: x",
+                       (), track="large-models"),
+    )
+    report = Report("your working copy (exercises/)", "cpu", "0.1.0", 3, 19, "2026-01-01T00:00:00+00:00", 0.4,
+                    exercises)
+    buf = io.StringIO()
+    write_console(report, Console(file=buf, width=120, color_system=None))
+    text = buf.getvalue()
+    lines = [line.rstrip() for line in text.splitlines()]
+    assert lines[0].startswith("Grading your working copy (exercises/) on cpu: 4 exercises")
+    assert any("Foundations" in line and "3/13" in line and "2 of 3 started" in line for line in lines)
+    assert any("Large models" in line and "0/6" in line and "1 of 1 started" in line for line in lines)
+    assert any("Sigmoid" in line and "sigmoid" in line and "2/2" in line and "passing" in line for line in lines)
+    assert any("bce_loss" in line and "1/2" in line and "failing 1 of 2 checks" in line for line in lines)
+    assert any("adam" in line and "0/9" in line and "not started" in line for line in lines)
+    assert any("softmax" in line and "cannot be graded" in line for line in lines)
+    # Check tables only for what was attempted and is not fully passed: bce_loss and softmax.
+    assert "Binary cross-entropy [bce_loss]" in text and "Softmax [softmax]" in text
+    assert "importing softmax/softmax.py failed: SyntaxError: x" in text
+    assert "Sigmoid [sigmoid]" not in text and "Adam step [adam]" not in text
+    buf = io.StringIO()
+    write_console(report, Console(file=buf, width=120, color_system=None), verbose=True, named=("adam",))
+    assert "Sigmoid [sigmoid]" in buf.getvalue() and "Adam step [adam]" in buf.getvalue()
+    assert "Total 3/19  (15.8%)" in text

@@ -22,6 +22,7 @@ from grader.course.discover import load_course
 from grader.errors import GraderError
 from grader.lifecycle.leaks import find_leaks, secret_lines
 from grader.course.withheld import MANIFEST, NOT_RUN
+from grader.grading.inventory import collect
 from grader.grading.runner import not_run_results
 from grader.lifecycle.release import build_release
 from grader.grading.results import CheckResult, ExerciseResult, Report
@@ -69,7 +70,7 @@ def test_release_holds_what_students_need_and_nothing_hidden(part_release):
         for check in exercise.public_checks:
             assert f"exercises/{e}/{check.name}" in files
         assert (out / "exercises" / e / f"{e}.py").read_bytes() == exercise.stub.read_bytes()
-    for name in ("pyproject.toml", "constraints.txt", "README.md", "grader/cli.py", "grader/pytest-grade.ini"):
+    for name in ("pyproject.toml", "constraints.txt", "README.md", "grader/cli.py", "grader/grading/pytest-grade.ini"):
         assert name in files
     assert not [f for f in files if f.startswith(("solutions/", "tests/")) or "/test_hidden" in f
                 or "wrong_answers" in f or "__pycache__" in f]
@@ -92,12 +93,14 @@ def test_release_adds_dependencies():
 def test_manifest_names_every_withheld_check_with_its_points(part_release, grader):
     released = load_course(part_release.out)
     original = load_course(ROOT)
-    answers = grader.grade(ROOT / "solutions", only=list(part_release.exercises))
+    inventory = collect(original, tuple(original.get(e) for e in part_release.exercises))
     for e in released.exercises:
-        listed = {(r.name, r.max_score, r.status, r.message) for r in not_run_results(e)}
-        hidden = {(c.name, c.max_score, "skipped", NOT_RUN) for c in answers.exercise(e.id).checks if c.hidden}
-        # Timing checks timed against grader/baselines.py are withheld too, with their points.
-        private = {(t.get("name") or f"timing_{t['function']}", float(t.get("points", 1)), "skipped", NOT_RUN)
+        listed = {(r.name, r.kind, r.max_score, r.status, r.message) for r in not_run_results(e)}
+        # Their own points (before an exercise's weight shares out), as the checks declare them.
+        hidden = {(c.name, c.kind, c.points, "skipped", NOT_RUN) for c in inventory.checks[e.id] if c.hidden}
+        # Timing checks timed against grader/measure/baselines.py are withheld too, with their points.
+        private = {(t.get("name") or f"timing_{t['function']}", "timing", float(t.get("points", 1)), "skipped",
+                    NOT_RUN)
                    for t in original.get(e.id).timing if str(t["baseline"]).startswith("grader.measure.baselines.")}
         assert hidden and listed == hidden | private
         assert not [t for t in e.timing if str(t["baseline"]).startswith("grader.measure.baselines.")]
@@ -108,28 +111,36 @@ def test_release_contains_no_line_of_any_solution(part_release):
 
 
 def test_grade_runs_in_the_release_and_lists_hidden_checks_as_not_run(part_release, tmp_path):
-    out = part_release.out
+    out = tmp_path / "student"
+    shutil.copytree(part_release.out, out)
+    for e in part_release.exercises:  # a student who has written every answer
+        shutil.copy(ROOT / "solutions" / e / f"{e}.py", out / "exercises" / e / f"{e}.py")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GRADE_", "PYTEST_"))}
     env["PYTHONPATH"] = str(out)  # the release's own grader package, not this checkout's
     report_path = tmp_path / "report.json"
     proc = subprocess.run(
         [sys.executable, "-c", "import grader, sys; print('GRADER', grader.__file__); sys.argv[0] = 'grade'; "
-         "from grader.cli import run; run()", "--json", str(report_path), "--no-timing"],
+         "from grader.cli import run; run()", "--json", str(report_path), "--no-timing", "-v"],
         cwd=out, env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert f"GRADER {out / 'grader' / '__init__.py'}" in proc.stdout
     report = json.loads(report_path.read_text())
-    released = load_course(out)
+    released, original = load_course(out), load_course(ROOT)
     assert {e["id"] for e in report["exercises"]} == set(part_release.exercises)
     for e in report["exercises"]:
-        withheld = {r.name: r.max_score for r in not_run_results(released.get(e["id"]))}
+        withheld = {r.name: r.kind for r in not_run_results(released.get(e["id"]))}
         checks = {c["name"]: c for c in e["checks"]}
+        # Worth their points; a withheld timing check, like any timing check, nothing with --no-timing.
         assert withheld and all(checks[name]["status"] == "skipped" and checks[name]["message"] == NOT_RUN
-                                and checks[name]["max_score"] == points > 0 for name, points in withheld.items())
+                                and (checks[name]["max_score"] > 0) == (kind != "timing")
+                                for name, kind in withheld.items())
         assert all(c["name"] in withheld for c in e["checks"] if c["hidden"])
         public = [c for c in e["checks"] if c["kind"] == "correctness" and not c["hidden"]]
-        assert public and all(c["status"] == "failed" for c in public)  # the stubs are not written yet
-        assert e["max_score"] == sum(c["max_score"] for c in e["checks"])
+        assert public and all(c["status"] == "passed" for c in public)
+        assert e["max_score"] == pytest.approx(sum(c["max_score"] for c in e["checks"]))
+        # The release shares the weight out over the same checks as the course: the scale is the same.
+        weight = original.get(e["id"]).weight
+        assert sum(c["max_score"] for c in e["checks"] if c["kind"] == "correctness") == pytest.approx(weight)
     assert NOT_RUN in proc.stdout
 
 
@@ -142,7 +153,7 @@ def test_release_builds_as_a_package(part_release, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next(tmp_path.glob("*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "grader/cli.py" in names and "grader/pytest-grade.ini" in names
+    assert "grader/cli.py" in names and "grader/grading/pytest-grade.ini" in names
 
 
 def test_release_of_the_whole_course_gives_nothing_away(tmp_path):

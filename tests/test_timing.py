@@ -275,9 +275,9 @@ def test_a_slow_or_cheating_answer_keeps_its_correctness_points_and_fails_timing
 
 def test_patching_the_timing_code_is_tampering(timing_grader, tmp_path):
     report = timing_grader.grade(_submission(tmp_path, SLOW / "sigmoid" / "computes_ahead.py"), name="ahead")
-    correctness, timed = _checks(report)
-    assert all(c.status == "failed" and "altered the grader" in c.message for c in correctness)
-    assert timed.status == "skipped" and timed.score == 0 and timed.max_score == 1.0
+    result = report.exercise("sigmoid")  # it patches at import: the import is what fails, and nothing runs
+    assert result.checks == () and result.score == 0 and result.max_score > 0
+    assert "altered the grader" in result.error
 
 
 def test_timing_waits_for_every_correctness_check(timing_grader, tmp_path):
@@ -300,7 +300,7 @@ def test_no_timing_leaves_the_timing_check_out_of_the_score(grader):
 def _worker(timing_grader, tmp_path: Path, answer: Path):
     exercise = timing_grader.course.get("sigmoid")
     staged = stage(_submission(tmp_path / "in", answer), ["sigmoid"], tmp_path / "staged")
-    handle = timing_grader.sandbox.start(staged.root, "sigmoid", exercise.forbidden,
+    handle = timing_grader.sandbox.open(staged.root, "sigmoid", exercise.forbidden,
                                          extra=timing.worker_config(exercise, timing_grader.settings))
     return handle
 

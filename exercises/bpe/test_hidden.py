@@ -8,8 +8,7 @@ from collections import Counter
 
 import pytest
 
-from grader.checks import CheckFailure, assert_tuple, check
-from grader.plugin import PLUGIN_KEY
+from grader.checks import CheckFailure, assert_tuple, check, skip_unless_timed
 
 PAT = re.compile(r"""'(?:[sdmt]|ll|ve|re)| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
 EOT = "<|endoftext|>"
@@ -333,13 +332,7 @@ BUDGET = 5.0  # the student's training time over the reference's, on the same co
 @check(points=1, kind="timing")
 def test_training_speed(submission, request):
     # Timed like the [[timing]] checks: only for a correct answer, not at all with --no-timing.
-    plugin = request.config.stash[PLUGIN_KEY]
-    if not plugin.settings.timing:
-        request.node.uncounted = True
-        pytest.skip("timing checks are off (--no-timing)")
-    passed, failed = plugin.correctness_passed("bpe")
-    if not passed:
-        pytest.skip(f"not timed: {failed} correctness check(s) failed; speed counts only for a correct answer")
+    skip_unless_timed(request, "bpe")
     text = corpus(71, 20000, docs=10)
     vocab_size = 256 + 1 + 300
     ratios = []

@@ -7,9 +7,8 @@ on their own, so that a wrong dependency is named rather than reported as a wron
 import torch
 import torch.nn.functional as F
 
-from grader.checks import CheckFailure, StudentError, assert_tensor, assert_tuple, check, rand, randn
-from grader.plugin import MissingExercise
-from grader.sandbox import WorkerFailure
+from grader.checks import CheckFailure, MissingExercise, StudentError, WorkerFailure, assert_tensor, assert_tuple, \
+    check, rand, randn
 
 NAMES = ("W1", "b1", "W2", "b2")
 

@@ -75,13 +75,13 @@ class TrustedGrader:
         from grader.grading.runner import Grader
 
         torch.set_num_threads(spec.threads)
-        self.grader = Grader(load_course(spec.course_root), spec.settings, extra_hidden=list(spec.hidden))
+        self.grader = Grader(load_course(spec.course_root), spec.settings, extra_hidden=list(spec.hidden), start=True)
 
     def grade(self, job: Job) -> Outcome:
         """Grade one student; the grader's own failures become an Outcome with an error, never raise."""
         t0 = time.monotonic()
         try:
-            report = self.grader.grade(Path(job.path), name=job.student)
+            report = self.grader.grade(Path(job.path), name=job.student, settle=False)
         except Exception as exc:  # noqa: BLE001 - one student's grader failure must not end the batch
             return Outcome(job.student, None, f"the grader failed: {type(exc).__name__}: {exc}",
                            round(time.monotonic() - t0, 3))

@@ -28,6 +28,7 @@ class Exercise:
     memory: tuple[dict, ...] = field(default=(), repr=False)
     depends: tuple[str, ...] = ()
     summary: str = ""
+    weight: float | None = None  # the points its correctness checks are worth in all (scaled to it)
 
     @property
     def stub(self) -> Path:
@@ -102,11 +103,15 @@ def load_exercise(path: Path, tracks: tuple[str, ...]) -> Exercise:
     functions = meta["functions"]
     if not (isinstance(functions, list) and functions and all(isinstance(f, str) for f in functions)):
         raise GraderError(f"invalid functions {functions!r} in {path / 'exercise.toml'}")
+    weight = meta.get("weight")
+    if weight is not None and (isinstance(weight, bool) or not isinstance(weight, (int, float)) or weight <= 0):
+        raise GraderError(f"invalid weight {weight!r} in {path / 'exercise.toml'} (a positive number of points)")
     return Exercise(
         id=exercise_id, title=str(meta["title"]), track=str(meta["track"]), order=int(meta["order"]),
         path=path, functions=tuple(functions), forbidden=dict(meta.get("forbidden", {})),
         timing=tuple(meta.get("timing", ())), memory=tuple(meta.get("memory", ())),
-        depends=tuple(meta.get("depends", ())), summary=str(meta.get("summary", "")))
+        depends=tuple(meta.get("depends", ())), summary=str(meta.get("summary", "")),
+        weight=float(weight) if weight is not None else None)
 
 
 def load_course(root: Path) -> Course:

@@ -16,7 +16,8 @@ MANIFEST = "hidden.toml"
 NOT_RUN = "graded on submission"
 
 
-def _toml_string(text: str) -> str:
+def toml_string(text: str) -> str:
+    """A TOML basic string."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
@@ -35,7 +36,7 @@ def manifest_text(exercise: Exercise, checks: list[Withheld]) -> str:
     lines = [f"# The checks of {exercise.id} that are not in this copy: they run only when the submission",
              "# is graded. `grade` lists them as not run, with their points. Written by `grade release`.", ""]
     for c in checks:
-        lines += ["[[check]]", f"name = {_toml_string(c.name)}", f"kind = {_toml_string(c.kind)}",
+        lines += ["[[check]]", f"name = {toml_string(c.name)}", f"kind = {toml_string(c.kind)}",
                   f"points = {c.points:g}"] + ([] if c.hidden else ["hidden = false"]) + [""]
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def resolve_limits(table: dict, overrides: dict, where: str) -> Limits:
     for name, raw in merged.items():
         if name.endswith("_bytes"):
             values[name] = parse_size(raw, f"{where} limits.{name}")
-        elif name in ("call_seconds", "submission_seconds"):
+        elif name in ("call_seconds", "import_seconds", "submission_seconds"):
             values[name] = _positive(raw, f"{where} limits.{name}")
         else:
             values[name] = int(_positive(raw, f"{where} limits.{name}"))

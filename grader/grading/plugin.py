@@ -1,8 +1,9 @@
-"""The pytest plugin that turns checks into scored results for one staged submission.
+"""The pytest plugin that turns checks into scored results, one submission after another.
 
 Per-check data (points, kind, hidden) comes from the ``check`` marker and the check's file name;
-results accumulate in ``pytest_runtest_makereport`` and are read by the runner afterwards. The
-``submission`` fixture is a :class:`Proxy`: the only way a check reaches student code.
+results accumulate in ``pytest_runtest_makereport`` into the :class:`Run` of the submission being
+graded, which the runner reads afterwards. The ``submission`` fixture is a :class:`Proxy`: the only
+way a check reaches student code.
 """
 
 from __future__ import annotations
@@ -14,23 +15,20 @@ from pathlib import Path
 import pytest
 import torch
 
-from grader.measure import memory, timing
-from grader.checks import CheckFailure, StudentError
+from grader.checks import PLUGIN_KEY, CheckFailure, MissingExercise, StudentError
+from grader.course import reference
 from grader.course.discover import Course, Exercise, is_hidden
 from grader.grading.results import CheckResult
-from grader.sandbox.handle import WorkerFailure, WorkerHandle
+from grader.measure import memory, timing
+from grader.errors import WorkerFailure
+from grader.sandbox.handle import WorkerHandle
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import Staged
 
 # Extra item factories (timing, memory): callables (parent_node, exercise, plugin) -> iterable of items.
-ITEM_FACTORIES: list = []
-ITEM_FACTORIES.append(timing.collect)
-ITEM_FACTORIES.append(memory.collect)
+ITEM_FACTORIES: list = [timing.collect, memory.collect]
 KIND_RANK = {"correctness": 0, "timing": 1, "memory": 2}
-
-
-class MissingExercise(Exception):
-    """The submission has no usable ``<id>/<id>.py`` for the exercise."""
+POOLS = ("public", "hidden", "budget")
 
 
 class Proxy:
@@ -39,12 +37,13 @@ class Proxy:
     ``submission.sigmoid(x)`` sends ``x`` to the worker, runs the student's ``sigmoid`` there and
     returns the decoded result. Tensor arguments are compared after the call with what was sent:
     a function that modifies its inputs in place fails (use ``submission.mutating(...)`` where an
-    exercise allows it).
+    exercise allows it). A function that once ran out of time is not called again in the same
+    submission: later calls fail at once.
 
     Raises:
         StudentError: the function raised, used a forbidden operation or returned an unsendable value.
         WorkerFailure: the worker died, exited, hung or ran out of memory.
-        MissingExercise: the submission has no file for this exercise.
+        MissingExercise: the submission has no usable file for this exercise.
     """
 
     def __init__(self, plugin: "GradePlugin", exercise: Exercise, pool: str = "public"):
@@ -64,9 +63,23 @@ class Proxy:
         return self._call(name, args, kwargs, check_inputs=False)
 
     def _call(self, name: str, args: tuple, kwargs: dict, check_inputs: bool):
+        run = self._plugin.run
+        key = (self._exercise.id, name)
+        if key in run.timed_out:
+            raise WorkerFailure("timeout", f"{name} timed out in an earlier check ({run.timed_out[key]}); "
+                                           f"it is not called again")
         worker = self._plugin.worker(self._exercise, self._pool)
-        reply = worker.request({"op": "call", "func": name, "args": list(args), "kwargs": kwargs,
-                                "return_args": check_inputs}, timeout=self._plugin.call_timeout())
+        timeout = self._plugin.call_timeout()
+        started = time.monotonic()
+        try:
+            reply = worker.request({"op": "call", "func": name, "args": list(args), "kwargs": kwargs,
+                                    "return_args": check_inputs}, timeout=timeout)
+        except WorkerFailure as failure:
+            if failure.kind == "timeout":
+                run.timed_out[key] = str(failure).removesuffix(" (the worker was stopped)")
+            raise
+        finally:
+            run.note_call(time.monotonic() - started)
         if not reply["ok"]:
             raise StudentError(name, reply.get("error") if isinstance(reply.get("error"), dict) else {})
         if check_inputs:
@@ -130,63 +143,129 @@ class ExerciseFile(pytest.File):
             yield from factory(self, exercise, plugin)
 
 
-PLUGIN_KEY = pytest.StashKey["GradePlugin"]()
+class Run:
+    """One submission being graded: its staged files, its workers (one per pool) and its results."""
+
+    def __init__(self, staged: Staged, serves: dict[str, Exercise], deadline: float):
+        self.staged = staged
+        self.serves = serves  # the exercises its workers may serve: those attempted and what they import
+        self.deadline = deadline
+        self.results: dict[str, list[CheckResult]] = {}
+        self.workers: dict[str, WorkerHandle] = {}  # pool -> the worker serving it
+        self.isolation: list[str] = []
+        self.timed_out: dict[tuple[str, str], str] = {}  # (exercise, function) -> why
+        self.import_failures: dict[str, str] = {}
+        self.check: tuple[str, str, str] | None = None  # (exercise, check, kind) of the check in flight
+        self.call_times: dict[tuple[str, str], float] = {}  # (exercise, check) -> its slowest call, seconds
+
+    def note_call(self, seconds: float) -> None:
+        if self.check is not None:
+            key = self.check[:2]
+            self.call_times[key] = max(self.call_times.get(key, 0.0), seconds)
 
 
 class GradePlugin:
-    """Holds one submission's workers and collects its check results."""
+    """Registered once in a grader's pytest session; holds the :class:`Run` of the submission in hand."""
 
-    def __init__(self, course: Course, staged: Staged, sandbox: Sandbox, settings, deadline: float):
+    def __init__(self, course: Course, sandbox: Sandbox, settings):
         self.course = course
-        self.staged = staged
         self.sandbox = sandbox
         self.settings = settings
-        self.deadline = deadline
-        self.results: dict[str, list[CheckResult]] = {}
-        self.workers: dict[tuple[str, str], WorkerHandle] = {}
-        self.isolation: list[str] = []
+        self.run: Run | None = None
         self.collect_errors: dict[str, str] = {}
+        self._reference: dict[str, dict[str, float]] = {}  # exercise -> check -> seconds
 
     # Workers ---------------------------------------------------------------------------------
 
-    def call_timeout(self) -> float:
-        remaining = self.deadline - time.monotonic()
+    def remaining(self) -> float:
+        remaining = self.run.deadline - time.monotonic()
         if remaining <= 0:
             raise WorkerFailure("timeout", "the submission's time limit was used up")
-        return min(self.settings.limits.call_seconds, remaining)
+        return remaining
+
+    def call_timeout(self) -> float:
+        """What the call about to be made may take: the check's limit, within the submission's time."""
+        limit = min(self.settings.limits.call_seconds, self.remaining())
+        check = self.run.check
+        if check is not None and check[2] == "correctness":
+            if check[0] not in self._reference:
+                self._reference[check[0]] = reference.load(self.course.get(check[0]), self.settings.device)
+            limit = reference.limit(self._reference[check[0]].get(check[1]), limit)
+        return limit
+
+    def import_timeout(self) -> float:
+        return min(self.settings.limits.call_seconds, self.settings.limits.import_seconds, self.remaining())
 
     def worker(self, exercise: Exercise, pool: str = "budget") -> WorkerHandle:
-        """The live worker of ``exercise`` for one pool of checks, started (again) when needed.
+        """The live worker of ``pool`` switched to ``exercise``, started (again) when needed.
 
         Public checks, hidden checks and budget checks each get their own worker: a submission that
-        stores a hidden check's inputs cannot show them later in a public check's message.
+        stores a hidden check's inputs cannot show them later in a public check's message. A pool's
+        worker serves the submission's exercises in turn, each call under its own exercise's rules;
+        it is replaced after any failure, and whenever an earlier exercise left the process changed.
         """
-        if exercise.id in self.staged.problems:
-            raise MissingExercise(self.staged.problems[exercise.id])
-        if exercise.id not in self.staged.found:
-            raise MissingExercise(self.staged.error or f"the submission has no {exercise.id}/{exercise.id}.py")
-        handle = self.workers.get((exercise.id, pool))
-        if handle is not None and handle.dead is None:
-            return handle
-        if handle is not None:
-            handle.close()
-        self.call_timeout()
-        handle = self.sandbox.start(self.staged.root, exercise.id, exercise.forbidden,
-                                    extra=timing.worker_config(exercise, self.settings) if pool == "budget" else None,
-                                    baselines=pool == "budget")
-        self.workers[(exercise.id, pool)] = handle
-        if handle.layers and not self.isolation:
-            self.isolation = list(handle.layers)
+        run = self.run
+        if exercise.id in run.import_failures:
+            raise MissingExercise(run.import_failures[exercise.id])
+        if exercise.id not in run.serves:
+            raise MissingExercise(run.staged.problems.get(exercise.id) or run.staged.error
+                                  or f"the submission has no {exercise.id}/{exercise.id}.py")
+        handle = run.workers.get(pool)
+        if handle is not None and handle.dead is not None:
+            self.sandbox.retire(run.workers.pop(pool))
+            handle = None
+        if handle is None:
+            handle = self._start(pool)
+        if handle.exercise != exercise.id:
+            if not handle.switch(exercise.id, self.import_timeout()) and len(handle.loaded) > 1:
+                self.sandbox.retire(run.workers.pop(pool))
+                handle = self._start(pool)
+                handle.switch(exercise.id, self.import_timeout())
         return handle
 
-    def close(self) -> None:
-        for handle in self.workers.values():
-            handle.close()
-        self.workers.clear()
+    def _start(self, pool: str) -> WorkerHandle:
+        run = self.run
+        self.remaining()
+        extra = None
+        if pool == "budget":
+            baselines = sorted({b for e in run.serves.values()
+                                for b in timing.worker_config(e, self.settings).get("timing", {}).get("baselines", ())})
+            extra = {"timing": {"baselines": baselines}} if baselines else None
+        handle = self.sandbox.start(run.staged.root, {e.id: e.forbidden for e in run.serves.values()},
+                                    extra=extra, baselines=pool == "budget")
+        run.workers[pool] = handle
+        if handle.layers and not run.isolation:
+            run.isolation = list(handle.layers)
+        return handle
+
+    def probe(self, exercise: Exercise) -> str | None:
+        """Import the exercise in its public worker; why it cannot be imported, or None."""
+        try:
+            handle = self.worker(exercise, "public")
+        except WorkerFailure as failure:
+            reason = f"importing {exercise.id}/{exercise.id}.py failed: {failure}"
+        else:
+            error = handle.loaded.get(exercise.id)
+            if error is None:
+                return None
+            text = error.get("message", "")
+            if error.get("kind") in ("forbidden", "tamper"):
+                text = f"importing {exercise.id}/{exercise.id}.py: {text}"
+            reason = text + (f" (at {error['where']})" if error.get("where") else "")
+        self.run.import_failures[exercise.id] = reason
+        return reason
+
+    def finish(self) -> Run:
+        """End the submission in hand: its workers are closed in the background."""
+        run, self.run = self.run, None
+        for handle in run.workers.values():
+            self.sandbox.retire(handle)
+        run.workers.clear()
+        return run
 
     def correctness_passed(self, exercise_id: str) -> tuple[bool, int]:
         """Whether every correctness check of the exercise passed, and how many did not."""
-        results = [r for r in self.results.get(exercise_id, []) if r.kind == "correctness"]
+        results = [r for r in self.run.results.get(exercise_id, []) if r.kind == "correctness"]
         failed = sum(1 for r in results if r.status != "passed")
         return (bool(results) and failed == 0), failed
 
@@ -202,15 +281,13 @@ class GradePlugin:
             return ExerciseFile.from_parent(parent, path=file_path)
         return None
 
-    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-        order = {e.id: i for i, e in enumerate(self.course.exercises)}
-
-        def key(pair):
-            index, item = pair
-            _, kind, hidden = check_meta(item)
-            return order.get(Path(item.path).parent.name, 1 << 30), KIND_RANK.get(kind, 9), hidden, index
-
-        items[:] = [item for _, item in sorted(enumerate(items), key=key)]
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        _, kind, _ = check_meta(item)
+        self.run.check = (Path(item.path).parent.name, check_name(item), kind)
+        if hasattr(item, "measured"):  # a budget item runs once per submission: nothing carries over
+            item.measured = None
+            item.uncounted = False
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.failed:
@@ -232,6 +309,8 @@ class GradePlugin:
         report = yield
         if report.when == "call" or (report.when == "setup" and not report.passed):
             self._record(item, call, report)
+        if report.when == "teardown":
+            self.run.check = None
         return report
 
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report) -> None:
@@ -252,7 +331,7 @@ class GradePlugin:
             max_score=0.0 if status == "skipped" and getattr(item, "uncounted", False) else points,
             duration_s=round(call.duration, 4),
             timing=measured if kind == "timing" else None, memory=measured if kind == "memory" else None)
-        self.results.setdefault(exercise.id, []).append(result)
+        self.run.results.setdefault(exercise.id, []).append(result)
 
 
 def classify(excinfo, hidden: bool, when: str) -> tuple[str, str]:

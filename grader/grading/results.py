@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 SCHEMA = "grade-report/1"
 STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 KINDS = ("correctness", "timing", "memory")
+NOT_ATTEMPTED = "not attempted: the file is missing or still the stub"
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class ExerciseResult:
     max_score: float
     error: str | None
     checks: tuple[CheckResult, ...] = ()
+    track: str = ""
+    attempted: bool = True  # False: the file is missing or still the stub, and nothing ran
+
+    @property
+    def problem(self) -> str | None:
+        """Why the exercise has no checks to show: its error, or that it was not attempted."""
+        return self.error or (None if self.attempted else NOT_ATTEMPTED)
 
 
 @dataclass(frozen=True)
@@ -70,7 +78,7 @@ def report_from_dict(d: dict) -> Report:
         raise ValueError(f"not a {SCHEMA} document")
     exercises = tuple(
         ExerciseResult(id=e["id"], title=e["title"], score=e["score"], max_score=e["max_score"],
-                       error=e.get("error"),
+                       error=e.get("error"), track=str(e.get("track", "")), attempted=bool(e.get("attempted", True)),
                        checks=tuple(CheckResult(**{k: c.get(k) for k in CheckResult.__dataclass_fields__
                                                    if k in c}) for c in e["checks"]))
         for e in d["exercises"])

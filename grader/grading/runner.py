@@ -1,47 +1,85 @@
-"""Grade submissions: stage, run the checks in one pytest session each, return plain Reports."""
+"""Grade submissions: stage, judge what was attempted in one long-lived pytest session, return Reports.
+
+Per submission: every selected exercise whose file is missing or is still the stub is *not
+attempted* (0 points, nothing runs); every other exercise is imported once in its public worker —
+an import that fails is one failed result with the reason — and its checks run. Points: an
+exercise's correctness checks share its ``weight`` in proportion to their own points; its budget
+checks (timing, memory) keep theirs.
+"""
 
 from __future__ import annotations
 
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
 from grader import __version__
-from grader.grading.config import Settings
+from grader.course.attempt import attempted, course_stub_digest
 from grader.course.discover import Course, Exercise
-from grader.errors import GraderError
 from grader.course.withheld import NOT_RUN, read_withheld
+from grader.grading.config import Settings
 from grader.grading.results import CheckResult, ExerciseResult, Report
 from grader.measure import WORKER_MODULES
 from grader.sandbox.launcher import Sandbox
-from grader.sandbox.staging import stage
+from grader.sandbox.staging import Staged, stage
 
+KIND_RANK = {"correctness": 0, "timing": 1, "memory": 2}
+NOT_ATTEMPTED = "not attempted"
 
 
 class Grader:
     """Grades any number of submissions against one course with one sandbox (one zygote).
 
-    The trusted process keeps its imports (torch, pytest, the checks' oracles) across submissions;
-    each submission gets fresh workers forked from the zygote.
+    The trusted process keeps its imports (torch, pytest, the collected checks and their oracles)
+    across submissions; each submission gets fresh workers forked from the zygote. Nothing is
+    started until a submission attempts an exercise (``start`` starts it at once).
     """
 
-    def __init__(self, course: Course, settings: Settings, extra_hidden: list[Path] = ()):
+    def __init__(self, course: Course, settings: Settings, extra_hidden: list[Path] = (), start: bool = False):
         self.course = course
         self.settings = settings
         self.exercises: tuple[Exercise, ...] = course.select(list(settings.exercises))
         self._staging = Path(tempfile.mkdtemp(prefix="grade-stage-"))
-        hidden = [course.root, settings.submission, self._staging, *extra_hidden]
-        self.sandbox = Sandbox(settings.limits, hidden=hidden, device=settings.device, extensions=WORKER_MODULES,
-                               namespaces=settings.namespaces)
-        # The zygote now imports torch in its own process; this one imports it (through pytest's
-        # plugin and the checks) at the same time rather than after.
-        import grader.grading.plugin  # noqa: F401
+        self._hidden = [course.root, settings.submission, self._staging, *extra_hidden]
+        self._stubs = {e.id: course_stub_digest(e) for e in course.exercises}
+        self._sandbox: Sandbox | None = None
+        self._plugin = None
+        self._session = None
+        self.call_times: dict[tuple[str, str], float] = {}  # the last submission's slowest call per check
+        if start:
+            self.start()
+
+    # Life ------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the zygote, then import torch, pytest and the plugin here while it imports torch there."""
+        if self._session is not None:
+            return
+        if self._sandbox is None:
+            self._sandbox = Sandbox(self.settings.limits, hidden=self._hidden, device=self.settings.device,
+                                    extensions=WORKER_MODULES, namespaces=self.settings.namespaces)
+        from grader.grading.plugin import GradePlugin
+        from grader.grading.session import CheckSession
+
+        self._plugin = GradePlugin(self.course, self._sandbox, self.settings)
+        self._session = CheckSession(self.course, self._plugin)
+
+    @property
+    def sandbox(self) -> Sandbox:
+        self.start()
+        return self._sandbox
 
     def close(self) -> None:
-        self.sandbox.close()
-        shutil.rmtree(self._staging, ignore_errors=True)
+        try:
+            if self._session is not None:
+                self._session.close()
+        finally:
+            if self._sandbox is not None:
+                self._sandbox.close()
+            shutil.rmtree(self._staging, ignore_errors=True)
 
     def __enter__(self) -> "Grader":
         return self
@@ -49,53 +87,83 @@ class Grader:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def grade(self, submission: Path, name: str | None = None, only: list[str] | None = None) -> Report:
+    # Grading ---------------------------------------------------------------------------------------
+
+    def grade(self, submission: Path, name: str | None = None, only: list[str] | None = None,
+              attempt_all: bool = False, settle: bool = True) -> Report:
         """Grade one submission (a folder or a .zip); never raises for anything the submission does.
 
-        ``only`` narrows this one run to some of the grader's exercises.
+        ``only`` narrows this one run to some of the grader's exercises; ``attempt_all`` grades an
+        untouched stub as if it were an attempt (to prove that stubs earn nothing). With ``settle``
+        every worker of the submission is gone when this returns; a batch lets them close while the
+        next student is graded.
         """
         started = datetime.now(timezone.utc)
-        self.sandbox.wait_ready()  # the zygote's torch import is not the submission's time
         t0 = time.monotonic()
         exercises = self.exercises if not only else tuple(e for e in self.exercises if e.id in set(only))
-        ids = [e.id for e in exercises]
         dest = Path(tempfile.mkdtemp(prefix="s-", dir=self._staging))
+        isolation: list[str] = []
+        self.call_times = {}
         try:
-            staged = stage(submission, self._with_dependencies(ids), dest)
-            from grader.grading.plugin import GradePlugin
-
-            plugin = GradePlugin(self.course, staged, self.sandbox, self.settings,
-                                 deadline=t0 + self.settings.limits.submission_seconds)
-            try:
-                self._run_pytest(plugin, exercises)
-            finally:
-                plugin.close()
-            results = tuple(self._exercise_result(e, plugin) for e in exercises)
+            staged = stage(submission, self._with_dependencies([e.id for e in exercises]), dest)
+            todo = [e for e in exercises if self._state(e, staged, attempt_all) is None]
+            checks: dict[str, list[CheckResult]] = {}
+            failures: dict[str, str] = {}
+            if todo:
+                self.start()
+                self._sandbox.wait_ready()  # the zygote's torch import is not the submission's time
+                t0 = time.monotonic()
+                checks, failures, isolation = self._run(staged, todo, t0)
+                if settle:
+                    self._sandbox.settle()
+            results = tuple(self._result(e, staged, attempt_all, checks, failures) for e in exercises)
         finally:
             shutil.rmtree(dest, ignore_errors=True)
         return Report(
             submission=name or str(submission), device=self.settings.device, grader_version=__version__,
             score=round(sum(e.score for e in results), 4), max_score=round(sum(e.max_score for e in results), 4),
             started_at=started.isoformat(timespec="seconds"), duration_s=round(time.monotonic() - t0, 3),
-            exercises=results, isolation=tuple(plugin.isolation))
+            exercises=results, isolation=tuple(isolation))
 
-    def _run_pytest(self, plugin, exercises: tuple[Exercise, ...]) -> None:
-        import pytest
+    def _state(self, exercise: Exercise, staged: Staged, attempt_all: bool) -> str | None:
+        """None when the exercise is to be graded; otherwise why not (an error, or NOT_ATTEMPTED)."""
+        if exercise.id in staged.problems:
+            return staged.problems[exercise.id]
+        if exercise.id not in staged.found:
+            return staged.error or NOT_ATTEMPTED
+        if not attempt_all and not attempted(staged.root, exercise, self._stubs.get(exercise.id)):
+            return NOT_ATTEMPTED
+        return None
 
-        paths: list[str] = []
-        for e in exercises:
-            paths += [str(p) for p in e.public_checks + e.hidden_checks]
-            if e.timing or e.memory:
-                paths.append(str(e.toml))
-        if not paths:
-            return
-        from grader.grading.inventory import run_session
+    def _run(self, staged: Staged, todo: list[Exercise], t0: float):
+        from grader.grading.plugin import Run, check_meta
 
-        code, output = run_session(self.course.root, paths, plugin)
-        if code == pytest.ExitCode.INTERRUPTED:
-            raise KeyboardInterrupt
-        if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-            raise GraderError(f"the checks could not run (pytest exit {int(code)}): {output[-2000:]}")
+        plugin, session = self._plugin, self._session
+        session.collect(tuple(todo), extra_files=lambda e: (e.toml,) if e.timing or e.memory else ())
+        serves = {i: self.course.get(i) for i in self._with_dependencies([e.id for e in todo])
+                  if i in staged.found and i not in staged.problems}
+        plugin.run = Run(staged, serves, deadline=t0 + self.settings.limits.submission_seconds)
+        failures: dict[str, str] = {}
+        try:
+            for e in todo:
+                if e.id in plugin.collect_errors:
+                    failures[e.id] = f"the course's checks are broken: {plugin.collect_errors[e.id]}"
+                    continue
+                reason = plugin.probe(e)
+                if reason is not None:
+                    failures[e.id] = reason
+                    continue
+
+                def key(pair):
+                    index, item = pair
+                    _, kind, hidden = check_meta(item)
+                    return KIND_RANK.get(kind, 9), hidden, index
+
+                session.run([item for _, item in sorted(enumerate(session.items[e.id]), key=key)])
+        finally:
+            run = plugin.finish()
+        self.call_times = dict(run.call_times)
+        return run.results, failures, run.isolation
 
     def _with_dependencies(self, ids: list[str]) -> list[str]:
         """``ids`` and, transitively, the exercises they import (``depends``): staged with them."""
@@ -104,24 +172,59 @@ class Grader:
             todo += [d for d in self.course.get(exercise_id).depends if d not in todo]
         return todo
 
-    def _exercise_result(self, exercise: Exercise, plugin) -> ExerciseResult:
-        checks: tuple[CheckResult, ...] = tuple(plugin.results.get(exercise.id, ()))
+    # Results ---------------------------------------------------------------------------------------
+
+    def _result(self, exercise: Exercise, staged: Staged, attempt_all: bool, checks: dict, failures: dict
+                ) -> ExerciseResult:
+        why = self._state(exercise, staged, attempt_all)
+        ran = tuple(checks.get(exercise.id, ()))
         if self.settings.release:  # a student release: the checks it lacks are named in hidden.toml
-            checks += not_run_results(exercise, {c.name for c in checks})
-        error = None
-        if exercise.id in plugin.collect_errors:
-            error = f"the course's checks are broken: {plugin.collect_errors[exercise.id]}"
-        elif exercise.id in plugin.staged.problems:
-            error = plugin.staged.problems[exercise.id]
-        elif exercise.id not in plugin.staged.found:
-            error = plugin.staged.error or f"the submission has no {exercise.id}/{exercise.id}.py"
-        return ExerciseResult(
-            id=exercise.id, title=exercise.title, score=round(sum(c.score for c in checks), 4),
-            max_score=round(sum(c.max_score for c in checks), 4), error=error, checks=checks)
+            ran += not_run_results(exercise, {c.name for c in ran}, self.settings.timing)
+        if why is None and exercise.id not in failures:
+            ran = self._weighted(exercise, ran)
+            return ExerciseResult(id=exercise.id, title=exercise.title, score=round(sum(c.score for c in ran), 4),
+                                  max_score=round(sum(c.max_score for c in ran), 4), error=None, checks=ran,
+                                  track=exercise.track)
+        error = None if why == NOT_ATTEMPTED else (why or failures.get(exercise.id))
+        return ExerciseResult(id=exercise.id, title=exercise.title, score=0.0, max_score=self._max_score(exercise),
+                              error=error, checks=(), track=exercise.track, attempted=why != NOT_ATTEMPTED)
+
+    def _weighted(self, exercise: Exercise, checks: tuple[CheckResult, ...]) -> tuple[CheckResult, ...]:
+        """Correctness points scaled so that together they are worth exactly the exercise's weight."""
+        if exercise.weight is None:
+            return checks
+        raw = [c.max_score if c.kind == "correctness" else 0.0 for c in checks]
+        if sum(raw) <= 0:
+            return checks
+        points = [round(r * exercise.weight / sum(raw), 4) for r in raw]
+        largest = max(range(len(points)), key=lambda i: points[i])
+        points[largest] = round(points[largest] + exercise.weight - sum(points), 4)  # rounding goes to one check
+        return tuple(c if c.kind != "correctness" else
+                     replace(c, max_score=p, score=p if c.score > 0 else 0.0) for c, p in zip(checks, points))
+
+    def _max_score(self, exercise: Exercise) -> float:
+        """What the exercise is worth, known without running anything when it has a weight."""
+        device = self.settings.device.split(":")[0]
+        budgets = sum(float(t.get("points", 1)) for t in exercise.memory if isinstance(t, dict) and device in t)
+        if self.settings.timing:
+            budgets += sum(float(t.get("points", 1)) for t in exercise.timing if isinstance(t, dict) and device in t)
+            budgets += sum(w.points for w in read_withheld(exercise) if w.kind == "timing")
+        if exercise.weight is not None:
+            return round(exercise.weight + budgets, 4)
+        from grader.grading.plugin import check_meta  # an exercise without a weight: count its checks
+
+        self.start()
+        self._session.collect((exercise,))
+        correctness = sum(check_meta(item)[0] for item in self._session.items[exercise.id]
+                          if check_meta(item)[1] == "correctness")
+        correctness += sum(w.points for w in read_withheld(exercise) if w.kind == "correctness")
+        return round(correctness + budgets, 4)
 
 
-def not_run_results(exercise: Exercise, already: set[str] = frozenset()) -> tuple[CheckResult, ...]:
-    """The checks a release left out (its ``hidden.toml``), as skipped results worth their points."""
+def not_run_results(exercise: Exercise, already: set[str] = frozenset(), timing: bool = True
+                    ) -> tuple[CheckResult, ...]:
+    """The checks a release left out (its ``hidden.toml``), as skipped results worth their points
+    (a withheld timing check is worth nothing with timing off, as a timing check that ran would be)."""
     return tuple(CheckResult(name=w.name, kind=w.kind, hidden=w.hidden, status="skipped", score=0.0,
-                             max_score=w.points, message=NOT_RUN)
+                             max_score=w.points if timing or w.kind != "timing" else 0.0, message=NOT_RUN)
                  for w in read_withheld(exercise) if w.name not in already)

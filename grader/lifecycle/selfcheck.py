@@ -175,7 +175,7 @@ def solution_problems(result: ExerciseResult, margin: float) -> tuple[list[str],
     if not result.checks:
         problems.append("no checks ran")
     for c in result.checks:
-        if c.max_score <= 0:
+        if c.max_score <= 0 and c.status != "skipped":  # a check skipped by request is left out of the score
             problems.append(f"check {c.name} is worth no points")
         if c.status == "skipped":
             notes.append(f"{c.name} skipped for the reference answer: {c.message}")
@@ -230,13 +230,14 @@ def mutation_run(grader, course: Course, exercise: Exercise, baseline: ExerciseR
         importing = f"importing {exercise.id}/{exercise.id}.py failed"
         for mutant in chosen:
             main.write_text(mutant.source + "\n", encoding="utf-8")
-            result = grader.grade(work, name=f"{exercise.id} mutant", only=[exercise.id]).exercise(exercise.id)
+            result = grader.grade(work, name=f"{exercise.id} mutant", only=[exercise.id], attempt_all=True) \
+                .exercise(exercise.id)
             passed = {c.name for c in result.checks if c.status == "passed"}
             if result.error is None and must_pass <= passed:
                 survivors.append(mutant.description)
                 continue
             killed += 1
-            if result.checks and all(importing in c.message for c in result.checks if c.status != "passed"):
+            if result.error and result.error.startswith(importing):
                 at_import += 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -245,10 +246,39 @@ def mutation_run(grader, course: Course, exercise: Exercise, baseline: ExerciseR
 
 # The run ----------------------------------------------------------------------------------------
 
+def record_times(course: Course, chosen, inventory, call_times: dict, answers, device: str, force: bool) -> list[str]:
+    """Write ``reference_times.toml`` of each exercise whose answer passed and whose file is missing or
+    out of date (every one with ``force``); the ids written."""
+    from grader.course import reference
+    from grader.outputs.files import atomic_write
+
+    written = []
+    for e in chosen:
+        result = answers.exercise(e.id)
+        if result.error or any(c.status != "passed" for c in result.checks if c.kind == "correctness"):
+            continue  # times of a failing answer say nothing
+        if not force and reference.current(e, device):
+            continue
+        files = {c.name: c.file for c in inventory.checks.get(e.id, ())}
+        times: dict = {}
+        for (exercise, check), seconds in call_times.items():
+            if exercise == e.id and check in files:
+                times.setdefault(files[check], {})[check] = seconds
+        existing = reference.load_all(e)
+        existing[device.split(":")[0]] = times
+        atomic_write(e.path / reference.FILE, reference.text(e, existing))
+        written.append(e.id)
+    return written
+
+
 def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None, max_mutants: int = 40,
                   min_mutation_score: float | None = None, timing: bool | None = None, timing_margin: float = 0.8,
-                  device: str | None = None, progress=lambda text: None) -> SelfCheck:
-    """Check the course (or some exercises) and return what was found; never raises for an unsound course."""
+                  device: str | None = None, progress=lambda text: None, record: str = "never") -> SelfCheck:
+    """Check the course (or some exercises) and return what was found; never raises for an unsound course.
+
+    ``record`` says when to write the reference answers' call times (``reference_times.toml``):
+    ``never``, ``stale`` (missing or out of date) or ``always``.
+    """
     from grader.grading import config
     from grader.course.discover import find_course, load_course
     from grader.grading.inventory import collect
@@ -275,10 +305,14 @@ def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None
 
     with Grader(course, settings) as grader:
         progress("grading the reference answers" + (" (timing on)" if settings.timing else ""))
-        answers = grader.grade(solutions, name="solutions")
+        answers = grader.grade(solutions, name="solutions", attempt_all=True)
+        written = [] if record == "never" else record_times(course, chosen, inventory, grader.call_times, answers,
+                                                              settings.device, force=record == "always")
+        if written:
+            progress(f"recorded the reference answers' call times of {len(written)} exercise(s)")
         if not settings.timing:
             progress("grading the stubs")
-            stubs = grader.grade(course.root / "exercises", name="stubs")
+            stubs = grader.grade(course.root / "exercises", name="stubs", attempt_all=True)
     # A mutant may loop for ever: give each call ten times the reference answer's slowest check.
     slowest = max((c.duration_s for ex in answers.exercises for c in ex.checks if c.kind == "correctness"),
                   default=0.0)
@@ -288,7 +322,7 @@ def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None
     with Grader(course, calm) as grader:
         if settings.timing:
             progress("grading the stubs")
-            stubs = grader.grade(course.root / "exercises", name="stubs")
+            stubs = grader.grade(course.root / "exercises", name="stubs", attempt_all=True)
         for e in chosen:
             answer = answers.exercise(e.id)
             found, seen = solution_problems(answer, timing_margin)

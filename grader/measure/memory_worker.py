@@ -22,7 +22,7 @@ from torch.utils._pytree import tree_leaves
 
 from grader.measure import draw
 from grader.sandbox import worker as _worker
-from grader.sandbox.guard import without_dynamo
+from grader.sandbox.modes import without_dynamo
 
 # Bound at import, in the zygote, before any submission exists.
 
@@ -173,7 +173,7 @@ def op_prepare(worker, request: dict) -> dict:
     name = request["function"]
     fn = worker.function(name)
     if fn is None:
-        raise AttributeError(f"{worker.cfg['exercise']}.py defines no function {name!r}")
+        raise AttributeError(f"{worker.exercise}.py defines no function {name!r}")
     device = worker.device
     worker.memory_state = None
     with worker.guard:

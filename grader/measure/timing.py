@@ -37,8 +37,7 @@ from grader.measure.budgets import BudgetItem
 from grader.checks import CheckFailure
 from grader.sandbox.codec import DTYPES
 from grader.course.discover import Exercise
-from grader.errors import GraderError
-from grader.sandbox.handle import WorkerFailure
+from grader.errors import GraderError, WorkerFailure
 from grader.measure.draw import resolve
 from grader.measure.spec import DEVICES, number, template as spec_template
 from grader.measure.timing_session import Plan, Session, TimingInconclusive
@@ -172,7 +171,7 @@ def anchor_worker(sandbox, exercise: Exercise, settings):
         (root / exercise.id).mkdir()
         (root / exercise.id / f"{exercise.id}.py").write_text('"""The timing anchor: no submission."""\n')
         try:
-            handle = sandbox.start(root, exercise.id, exercise.forbidden, extra=worker_config(exercise, settings))
+            handle = sandbox.open(root, exercise.id, exercise.forbidden, extra=worker_config(exercise, settings))
         except WorkerFailure as failure:
             raise TimingInconclusive(f"the grader's timing worker did not start: {failure}") from None
         try:

@@ -31,7 +31,8 @@ from dataclasses import dataclass, field
 
 from grader.measure import draw, timing_worker as tw
 from grader.checks import StudentError
-from grader.sandbox.handle import WorkerFailure, WorkerHandle
+from grader.errors import WorkerFailure
+from grader.sandbox.handle import WorkerHandle
 from grader.measure.host import pinned, worker_tasks
 from grader.measure.stats import median_ci, mismatch, spread, tensors, tolerances
 

@@ -137,7 +137,7 @@ def op_setup(worker, request: dict) -> dict:
     name = request["function"]  # None: an anchor worker, which times only the baseline
     fn = worker.function(name) if name is not None else None
     if fn is None and name is not None:
-        raise AttributeError(f"{worker.cfg['exercise']}.py defines no function {name!r}")
+        raise AttributeError(f"{worker.exercise}.py defines no function {name!r}")
     captured = watch.CAPTURED
     baseline = captured.baselines.get(request["baseline"]) if captured else None
     if baseline is None:

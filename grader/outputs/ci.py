@@ -44,9 +44,9 @@ def junit_tree(report: Report) -> ET.ElementTree:
         props = ET.SubElement(suite, "properties")
         for key, value in (("title", ex.title), ("score", f"{ex.score:g}"), ("max_score", f"{ex.max_score:g}")):
             ET.SubElement(props, "property", name=key, value=value)
-        if ex.error and not ex.checks:
+        if ex.problem and not ex.checks:
             case = ET.SubElement(suite, "testcase", classname=ex.id, name="(exercise)", time="0")
-            ET.SubElement(case, "failure", message=ex.error, type="error").text = ex.error
+            ET.SubElement(case, "failure", message=ex.problem, type="error").text = ex.problem
             counts["tests"] += 1
             counts["failures"] += 1
         for c in ex.checks:
@@ -103,9 +103,9 @@ def markdown_summary(report: Report, fail_under: float | None = None) -> str:
         not_passed = [c for c in ex.checks if c.status not in ("passed", "skipped")]
         mark = "✅" if ex.max_score > 0 and ex.score == ex.max_score else ("❌" if not ex.score else "🟡")
         lines.append(f"| {mark} `{ex.id}` {_cell(ex.title)} | {ex.score:g}/{ex.max_score:g} | {passed} | "
-                     f"{len(not_passed) + (1 if ex.error and not ex.checks else 0)} |")
-        if ex.error:
-            failing.append(f"- `{ex.id}`: {_cell(ex.error)}")
+                     f"{len(not_passed) + (1 if ex.problem and not ex.checks else 0)} |")
+        if ex.problem:
+            failing.append(f"- `{ex.id}`: {_cell(ex.problem)}")
         failing += [f"- `{ex.id}` {'(hidden) ' if c.hidden else ''}{_cell(c.name)} — {c.status}: {_cell(c.message)}"
                     for c in not_passed]
     if failing:

@@ -1,20 +1,29 @@
-"""The rich console report. Writers never score: they render a Report as it is."""
+"""The rich console report. Writers never score: they render a Report as it is.
+
+The first screen is one line per exercise, by track, with each track's total; below it (above, in
+reading order) the check-by-check table of every exercise that was attempted and is not yet fully
+passed, of every exercise named with ``-e``, and of all of them with ``--verbose``.
+"""
 
 from __future__ import annotations
-
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from grader.grading.results import Report
+from grader.grading.results import ExerciseResult, Report
 
 STATUS_STYLE = {"passed": "green", "failed": "red", "error": "magenta", "timeout": "yellow", "skipped": "dim"}
 STATUS_MARK = {"passed": "✓", "failed": "✗", "error": "!", "timeout": "⏱", "skipped": "–"}
+FAILING = ("failed", "error", "timeout")
 
 
-def _points(score: float, max_score: float) -> str:
-    return f"{score:g}/{max_score:g}"
+def points(score: float, max_score: float) -> str:
+    return f"{score:.4g}/{max_score:.4g}"
+
+
+def track_title(track: str) -> str:
+    return track.replace("-", " ").replace("_", " ").capitalize() if track else "Exercises"
 
 
 def timing_text(timing: dict | None) -> str:
@@ -34,47 +43,102 @@ def memory_text(memory: dict | None) -> str:
     return f"{memory['peak_bytes'] / 2**20:.1f} MiB (budget {memory.get('budget_bytes', 0) / 2**20:.1f} MiB)"
 
 
-def write_console(report: Report, console: Console, verbose: bool = False) -> None:
-    """Per exercise, each check with points and status; reasons for failed public checks; a total."""
+def status_text(ex: ExerciseResult) -> tuple[str, str]:
+    """(what the summary line says of the exercise, its style)."""
+    if not ex.attempted:
+        return "not started", "dim"
+    if ex.error:
+        return "cannot be graded", "magenta"
+    failing = sum(1 for c in ex.checks if c.status in FAILING)
+    if failing:
+        return f"failing {failing} of {sum(1 for c in ex.checks if c.status != 'skipped')} checks", "red"
+    if ex.max_score > 0 and ex.score >= ex.max_score:
+        return "passing", "green"
+    return "passing what ran", "yellow"
+
+
+def _mark(ex: ExerciseResult) -> tuple[str, str]:
+    if not ex.attempted:
+        return "·", "dim"
+    if ex.max_score > 0 and ex.score >= ex.max_score:
+        return "✓", "green"
+    return ("!", "magenta") if ex.error else ("✗", "red")
+
+
+def write_console(report: Report, console: Console, verbose: bool = False, named: tuple[str, ...] = ()) -> None:
+    """The summary by track; above it, the checks of the exercises worth a closer look."""
+    n = len(report.exercises)
     console.print(Text.assemble(("Grading ", "bold"), (report.submission, "bold cyan"),
-                                f"  on {report.device}  (grader {report.grader_version})"))
+                                f" on {report.device}: {n} exercise{'s' if n != 1 else ''}  "
+                                f"(grader {report.grader_version})"))
     for ex in report.exercises:
-        table = Table(show_header=False, box=None, pad_edge=False, expand=False)
-        table.add_column(width=2, no_wrap=True)
-        table.add_column(no_wrap=True, overflow="ellipsis", max_width=56)
-        table.add_column(justify="right", no_wrap=True)
-        table.add_column(overflow="fold")
-        # One reason shared by every failed check (a stub, a missing function) is printed once.
-        failing = [c for c in ex.checks if c.status in ("failed", "error", "timeout")]
-        messages = {c.message for c in failing}
-        shared = next(iter(messages)) if len(messages) == 1 and len(failing) > 1 and \
-            not any(c.status == "passed" for c in ex.checks) else None
-        for c in ex.checks:
-            style = STATUS_STYLE.get(c.status, "")
-            name = Text(("(hidden) " if c.hidden else "") + c.name, style="" if c.status == "passed" else style)
-            detail = ""
-            if c.kind == "timing":
-                detail = timing_text(c.timing)
-            elif c.kind == "memory":
-                detail = memory_text(c.memory)
-            if c.status != "passed" and c.message and c.message != shared:
-                detail = f"{detail}  {c.message}".strip()
-            table.add_row(Text(STATUS_MARK.get(c.status, "?"), style=style), name,
-                          _points(c.score, c.max_score), Text(detail, style="dim" if c.status == "passed" else ""))
-        full = ex.max_score > 0 and ex.score == ex.max_score
-        head_style = "green" if full else ("yellow" if ex.score > 0 else "red")
-        console.print()
-        console.print(Text.assemble((f"{ex.title}", "bold"), f" [{ex.id}]  ",
-                                    (_points(ex.score, ex.max_score), head_style)))
-        if ex.error:
-            console.print(Text(f"  {ex.error}", style="red"))
-        elif shared:
-            console.print(Text(f"  every failed check: {shared}", style="red"))
-        if ex.checks:
-            console.print(table)
+        full = ex.max_score > 0 and ex.score >= ex.max_score and not ex.error
+        if verbose and ex.attempted or ex.id in named or (ex.attempted and not full):
+            _write_checks(ex, console)
     console.print()
+    _write_summary(report, console)
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
-    console.print(Text.assemble(("Total ", "bold"), (_points(report.score, report.max_score), "bold"),
+    console.print(Text.assemble(("Total ", "bold"), (points(report.score, report.max_score), "bold"),
                                 f"  ({pct:.1f}%)  in {report.duration_s:.1f} s"))
     if report.isolation:
         console.print(Text("isolation: " + ", ".join(report.isolation), style="dim"))
+
+
+def _write_summary(report: Report, console: Console) -> None:
+    table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+    table.add_column(width=2, no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=46)
+    table.add_column(no_wrap=True, style="dim")
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(overflow="fold")
+    tracks: dict[str, list[ExerciseResult]] = {}
+    for ex in report.exercises:
+        tracks.setdefault(ex.track, []).append(ex)
+    for i, (track, exercises) in enumerate(tracks.items()):
+        if i:
+            table.add_row("", "", "", "", "")
+        score, top = sum(e.score for e in exercises), sum(e.max_score for e in exercises)
+        started = sum(1 for e in exercises if e.attempted)
+        table.add_row("", Text(track_title(track), style="bold"), "", Text(points(score, top), style="bold"),
+                      Text(f"{started} of {len(exercises)} started", style="dim"))
+        for ex in exercises:
+            mark, style = _mark(ex)
+            status, status_style = status_text(ex)
+            table.add_row(Text(mark, style=style), ex.title, ex.id,
+                          Text(points(ex.score, ex.max_score), style=style if ex.attempted else "dim"),
+                          Text(status, style=status_style))
+    console.print(table)
+
+
+def _write_checks(ex: ExerciseResult, console: Console) -> None:
+    """One exercise, each check with its points and status, and the reasons for failed public checks."""
+    table = Table(show_header=False, box=None, pad_edge=False, expand=False)
+    table.add_column(width=2, no_wrap=True)
+    table.add_column(no_wrap=True, overflow="ellipsis", max_width=56)
+    table.add_column(justify="right", no_wrap=True)
+    table.add_column(overflow="fold")
+    # One reason shared by every failed check (a stub, a missing function) is printed once.
+    failing = [c for c in ex.checks if c.status in FAILING]
+    messages = {c.message for c in failing}
+    shared = next(iter(messages)) if len(messages) == 1 and len(failing) > 1 and \
+        not any(c.status == "passed" for c in ex.checks) else None
+    for c in ex.checks:
+        style = STATUS_STYLE.get(c.status, "")
+        name = Text(("(hidden) " if c.hidden else "") + c.name, style="" if c.status == "passed" else style)
+        detail = timing_text(c.timing) if c.kind == "timing" else memory_text(c.memory) if c.kind == "memory" else ""
+        if c.status != "passed" and c.message and c.message != shared:
+            detail = f"{detail}  {c.message}".strip()
+        table.add_row(Text(STATUS_MARK.get(c.status, "?"), style=style), name,
+                      points(c.score, c.max_score), Text(detail, style="dim" if c.status == "passed" else ""))
+    full = ex.max_score > 0 and ex.score == ex.max_score
+    console.print()
+    console.print(Text.assemble((f"{ex.title}", "bold"), f" [{ex.id}]  ",
+                                (points(ex.score, ex.max_score), "green" if full else "yellow" if ex.score else "red")))
+    if not ex.attempted:
+        console.print(Text("  not started: the file is missing or still the stub", style="dim"))
+    elif ex.error:
+        console.print(Text(f"  {ex.error}", style="red"))
+    elif shared:
+        console.print(Text(f"  every failed check: {shared}", style="red"))
+    if ex.checks:
+        console.print(table)

@@ -72,9 +72,9 @@ def exercise_problem(report: Report, exercise_id: str) -> str | None:
 
 
 def attempted(ex: ExerciseResult) -> bool:
-    """Submitted, readable, and not the untouched stub (every check "not implemented yet")."""
-    return ex.error is None and not all("NotImplementedError" in c.message for c in ex.checks
-                                        if c.status != "skipped")
+    """Submitted, readable, and not the untouched stub (nor graded as one: every check "not implemented yet")."""
+    return ex.attempted and ex.error is None and not all("NotImplementedError" in c.message for c in ex.checks
+                                                         if c.status != "skipped")
 
 
 def error_text(report: Report) -> str:

@@ -12,9 +12,9 @@ from grader.grading.results import Report
 def gradescope_dict(report: Report) -> dict:
     tests = []
     for ex in report.exercises:
-        if ex.error and not ex.checks:
+        if ex.problem and not ex.checks:
             tests.append({"name": f"{ex.id}", "score": 0, "max_score": ex.max_score, "status": "failed",
-                          "output": ex.error, "visibility": "visible"})
+                          "output": ex.problem, "visibility": "visible"})
         for c in ex.checks:
             output = c.message
             if c.timing:

@@ -32,10 +32,11 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
-from torch.overrides import TorchFunctionMode, _get_current_function_mode_stack
-from torch.utils._python_dispatch import TorchDispatchMode, _get_current_dispatch_mode_stack
+from torch.overrides import _get_current_function_mode_stack
+from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
-from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, AUTOGRAD_TENSOR, MODE_BREAKERS, \
+from grader.sandbox.modes import _DispatchMode, _FunctionMode
+from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, MODE_BREAKERS, \
     TAMPER_KERNELS, TAMPER_MODE, ForbiddenOperation, Policy, resolve
 
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
@@ -63,14 +64,34 @@ def _trusted_caller(depth: int = 2) -> bool:
 
 
 @dataclass
-class Guard:
+class Rules:
+    """One exercise's policy, resolved once: what its calls may not reach."""
+
     policy: Policy
+    funcs: dict = field(default_factory=dict)  # forbidden object -> its dotted name in the policy
+    names: dict = field(default_factory=dict)  # last part of a dotted name -> the dotted name
+    targets: frozenset = frozenset()  # dotted names of the patched entry points it forbids
+    aten: frozenset = frozenset()
+    kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
+
+    def forbids_dotted(self, dotted: str) -> bool:
+        return dotted in self.targets or any(dotted == m or dotted.startswith(m + ".") for m in self.policy.modules)
+
+
+@dataclass
+class Guard:
+    """The forbidden operations of every exercise a worker serves; the selected one's are enforced.
+
+    All patches are made by ``install``, before any student code runs; ``select`` names the exercise
+    whose calls follow, and only its rules apply while the guard is entered.
+    """
+
+    policies: dict  # exercise id (or any key) -> Policy
     violations: list[str] = field(default_factory=list)
     on_violation: Callable[[str], None] | None = None
-    _funcs: dict = field(default_factory=dict)  # forbidden object -> its dotted name in the policy
-    _names: dict = field(default_factory=dict)  # last part of a dotted name -> the dotted name
+    rules: dict = field(default_factory=dict)  # key -> Rules
+    current: Rules | None = None
     _patched: list = field(default_factory=list)
-    _kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
     _library: object = None
     _kernel_probe: tuple | None = None  # (op name, key, repr of our kernel) to see it is still ours
     _fmode: object = None
@@ -80,40 +101,71 @@ class Guard:
     _deny_fn: Callable[[str], ForbiddenOperation] | None = None
     _grad_was: bool = True
     _code: dict = field(default_factory=dict)  # id(function) -> (function, its code) at install
+    _entered: Rules | None = None
+
+    @classmethod
+    def single(cls, policy: Policy) -> "Guard":
+        """A guard for one policy, selected."""
+        return cls({"": policy})
+
+    @property
+    def policy(self) -> Policy:
+        return self.current.policy if self.current is not None else Policy()
+
+    def select(self, key: str) -> None:
+        """The exercise whose rules apply from now on (not while the guard is entered)."""
+        if self._depth:
+            raise RuntimeError("the guard's exercise cannot change while it is active")
+        self.current = self.rules[key]
 
     def install(self) -> None:
-        """Resolve the policy and patch entry points; called once, before the submission is imported."""
+        """Resolve every policy and patch entry points; called once, before the submission is imported."""
         self._bind_deny()
-        p = self.policy
-        targets = list(p.functions) + (list(AUTOGRAD_ENTRY_POINTS) if p.autograd else [])
-        for dotted in targets:
-            obj = resolve(dotted)
-            if obj is None:
-                continue
-            self._names.setdefault(dotted.rsplit(".", 1)[-1], dotted)
-            if inspect.isclass(obj):
-                self._patch_class(obj, dotted)
-            else:
+        patched_targets: set[str] = set()
+        any_rules = any_autograd = False
+        for key, p in self.policies.items():
+            rules = Rules(p, aten=frozenset(p.aten))
+            targets = list(p.functions) + (list(AUTOGRAD_ENTRY_POINTS) if p.autograd else [])
+            for dotted in targets:
+                obj = resolve(dotted)
+                if obj is None:
+                    continue
+                rules.names.setdefault(dotted.rsplit(".", 1)[-1], dotted)
                 try:
-                    self._funcs.setdefault(obj, dotted)
+                    rules.funcs.setdefault(obj, dotted)
                 except TypeError:
                     pass
+                patched_targets.add(dotted)
+            rules.targets = frozenset(targets)
+            rules.kernels = self._find_kernels(p.aten)
+            self.rules[key] = rules
+            any_rules |= not p.empty
+            any_autograd |= p.autograd
+        for dotted in sorted(patched_targets):
+            obj = resolve(dotted)
+            if inspect.isclass(obj):
+                self._patch_class(obj, dotted)
+            elif obj is not None:
                 self._patch_attr(dotted, obj)
-        for dotted in p.modules:
+        for dotted in sorted({m for p in self.policies.values() for m in p.modules}):
             self._patch_module(dotted)
-        if not p.empty:
-            for dotted in MODE_BREAKERS + (AUTOGRAD_BREAKERS if p.autograd else ()):
+        if any_rules:
+            for dotted in MODE_BREAKERS + (AUTOGRAD_BREAKERS if any_autograd else ()):
                 self._patch_breaker(dotted)
             self._patch_threads()
-        self._find_kernels()
+        if len(self.rules) == 1:
+            self.current = next(iter(self.rules.values()))
         self._fmode = _FunctionMode(self)
         self._dmode = _DispatchMode(self)
-        for cls in (Guard, _FunctionMode, _DispatchMode):
+        for cls in (Guard, Rules, _FunctionMode, _DispatchMode):
             for fn in vars(cls).values():
                 if isinstance(fn, types.FunctionType):
                     self._code[id(fn)] = (fn, fn.__code__)
                     inner = inspect.unwrap(fn)
                     self._code[id(inner)] = (inner, inner.__code__)
+
+    def _enforcing(self, dotted: str) -> bool:
+        return self._active and self.current is not None and self.current.forbids_dotted(dotted)
 
     def _deny(self, what: str) -> ForbiddenOperation:
         return self._deny_fn(what)
@@ -160,7 +212,7 @@ class Guard:
         guard = self
 
         def forbidden(*args, **kwargs):
-            if guard._active:
+            if guard._enforcing(dotted):
                 raise guard._deny(dotted)
             return original(*args, **kwargs)
 
@@ -194,7 +246,7 @@ class Guard:
         guard = self
 
         def __init__(self, *args, **kwargs):
-            if guard._active:
+            if guard._enforcing(dotted):
                 raise guard._deny(dotted)
             original(self, *args, **kwargs)
 
@@ -207,8 +259,12 @@ class Guard:
             return
         guard = self
 
+        autograd_only = dotted in AUTOGRAD_BREAKERS
+
         def breaker(*args, **kwargs):
-            if guard._active and not _trusted_caller():
+            rules = guard.current
+            if guard._active and rules is not None and not rules.policy.empty and \
+                    (rules.policy.autograd or not autograd_only) and not _trusted_caller():
                 raise guard._deny(f"disabling the grader's guard ({dotted})")
             return original(*args, **kwargs)
 
@@ -225,7 +281,8 @@ class Guard:
                 continue
 
             def start(function, *args, __original=original, **kwargs):
-                if guard._active and callable(function):
+                if guard._active and guard.current is not None and not guard.current.policy.empty \
+                        and callable(function):
                     target = function
 
                     def function(*a, **k):
@@ -235,10 +292,11 @@ class Guard:
 
             self._set(owner, attr, start, original, expose=False)
 
-    def _find_kernels(self) -> None:
+    @staticmethod
+    def _find_kernels(aten: tuple[str, ...]) -> list:
         """The backend kernels of every overload of each forbidden ATen operator (and its in-place form)."""
-        seen = set()
-        for packet in self.policy.aten:
+        seen, found = set(), []
+        for packet in aten:
             for name in (packet, packet + "_"):
                 overloads = getattr(torch.ops.aten, name, None) if name.isidentifier() else None
                 try:
@@ -257,10 +315,12 @@ class Guard:
                         except (RuntimeError, TypeError, AttributeError):
                             original = None
                         seen.add((op, key))
-                        self._kernels.append((op, key, packet, original))
+                        found.append((op, key, packet, original))
+        return found
 
     def _register_kernels(self) -> None:
-        if not self._kernels or self._library is not None:
+        kernels = self.current.kernels if self.current is not None else []
+        if not kernels or self._library is not None:
             return
         library = torch.library.Library("aten", "IMPL")
         internal = inspect.unwrap(_DispatchMode.__torch_dispatch__).__code__  # torch wraps it once
@@ -283,13 +343,13 @@ class Guard:
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "overriding a previously registered kernel" is the point
-            for op, key, packet, original in self._kernels:
+            for op, key, packet, original in kernels:
                 try:
                     library.impl(op, kernel_for(packet, original), key, with_keyset=True)
                 except (RuntimeError, ValueError):
                     continue
         self._library = library
-        op, key = self._kernels[0][:2]
+        op, key = kernels[0][:2]
         try:
             self._kernel_probe = (op, key, repr(torch._C._dispatch_get_computed_kernel_for_dispatch_key(
                 f"aten::{op}", key)))
@@ -311,18 +371,21 @@ class Guard:
     # Policy ------------------------------------------------------------------------------------
 
     def forbids(self, func: object) -> str | None:
-        """The policy's name for what ``func`` is, if the policy forbids it (never a name ``func`` chose)."""
+        """The policy's name for what ``func`` is, if the selected policy forbids it (never a name ``func`` chose)."""
+        rules = self.current
+        if rules is None:
+            return None
         try:
-            if func in self._funcs:
-                return self._funcs[func]
+            if func in rules.funcs:
+                return rules.funcs[func]
         except TypeError:
             pass
         name = getattr(func, "__name__", None)
-        if isinstance(name, str) and name in self._names:
-            return self._names[name]
-        if self.policy.modules:
+        if isinstance(name, str) and name in rules.names:
+            return rules.names[name]
+        if rules.policy.modules:
             qual = _qualified(func)
-            for prefix in self.policy.modules:
+            for prefix in rules.policy.modules:
                 if qual.startswith(prefix + ".") or qual.startswith(prefix.replace("torch.", "torch._C._") + "."):
                     return prefix
         return None
@@ -331,10 +394,13 @@ class Guard:
         self._depth += 1
         if self._depth > 1:  # nested: the outer guard is already in place
             return self
+        if self.current is None:
+            raise RuntimeError("no exercise is selected")
+        self._entered = self.current  # what __exit__ undoes, whatever happens to `current` meanwhile
         self._active = True
-        if not self.policy.empty:
+        if not self._entered.policy.empty:
             self._register_kernels()
-            if self.policy.autograd:
+            if self._entered.policy.autograd:
                 self._grad_was = torch.is_grad_enabled()
                 torch._C._set_grad_enabled(False)
             self._fmode.__enter__()
@@ -346,8 +412,11 @@ class Guard:
         if self._depth > 0:
             return
         self._depth = 0
+        entered = self._entered
         try:
-            if not self.policy.empty:
+            if self.current is not entered:
+                self._deny(TAMPER_MODE)  # the rules were switched while a call ran
+            if not entered.policy.empty:
                 for mode in (self._dmode, self._fmode):
                     try:
                         mode.__exit__(None, None, None)
@@ -355,7 +424,7 @@ class Guard:
                         self._deny(TAMPER_MODE)
                 if not self._kernels_intact():
                     self._deny(TAMPER_KERNELS)
-                if self.policy.autograd:
+                if entered.policy.autograd:
                     torch._C._set_grad_enabled(self._grad_was)
         finally:
             self._active = False
@@ -375,7 +444,7 @@ class Guard:
         for fn, code in self._code.values():
             if fn.__code__ is not code:
                 return False
-        for cls in (Guard, _FunctionMode, _DispatchMode):
+        for cls in (Guard, Rules, _FunctionMode, _DispatchMode):
             for name, fn in vars(cls).items():
                 if isinstance(fn, types.FunctionType) and id(fn) not in self._code:
                     return False
@@ -387,51 +456,6 @@ class Guard:
                 return False
             if self._dmode not in _get_current_dispatch_mode_stack():
                 return False
-            if self._kernels and (self._library is None or not self._kernels_intact()):
+            if self.current.kernels and (self._library is None or not self._kernels_intact()):
                 return False
         return True
-
-
-class _FunctionMode(TorchFunctionMode):
-    def __init__(self, guard: Guard):
-        super().__init__()
-        self.guard = guard
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = self.guard.forbids(func)
-        if name is not None:
-            raise self.guard._deny(name)
-        return func(*args, **(kwargs or {}))
-
-
-class _DispatchMode(TorchDispatchMode):
-    def __init__(self, guard: Guard):
-        super().__init__()
-        self.guard = guard
-        self.aten = frozenset(guard.policy.aten)
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        packet = func.overloadpacket.__name__
-        if packet in self.aten or packet.rstrip("_") in self.aten:
-            raise self.guard._deny(f"aten.{packet}")
-        if self.guard.policy.autograd:
-            for a in args:
-                if isinstance(a, torch.Tensor) and a.requires_grad:
-                    raise self.guard._deny(AUTOGRAD_TENSOR)
-        return func(*args, **(kwargs or {}))
-
-
-def without_dynamo(cls: type) -> type:
-    """Let a dispatch mode run without importing torch._dynamo (about a second) on its first call.
-
-    ``TorchDispatchMode`` subclasses get their ``__torch_dispatch__`` wrapped so that TorchDynamo
-    skips them, and the wrapper imports torch._dynamo the first time it runs. Nothing here is ever
-    compiled, so the wrapper is told that the function is its own disabled form.
-    """
-    raw = getattr(cls.__dict__.get("__torch_dispatch__"), "__wrapped__", None)
-    if raw is not None:
-        setattr(raw, "__dynamo_disable", raw)
-    return cls
-
-
-without_dynamo(_DispatchMode)

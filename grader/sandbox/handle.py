@@ -17,18 +17,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from grader.errors import WorkerFailure
 from grader.sandbox import codec
 from grader.sandbox.protocol import EXIT_MEMORY, MAX_EVENTS, Limits, clean_error
 from grader.sandbox.zygote import Zygote
 from grader.units import size_text
-
-
-class WorkerFailure(Exception):
-    """The worker could not answer: it died, exited, hung, ran out of memory or broke the protocol."""
-
-    def __init__(self, kind: str, message: str):
-        super().__init__(message)
-        self.kind = kind  # "timeout" | "memory" | "exit" | "protocol"
 
 
 @dataclass
@@ -45,12 +38,40 @@ class WorkerHandle:
     dead: str | None = None
     hello: dict = field(default_factory=dict)  # what the worker reported before importing the submission
     scratch: str | None = None  # the worker's private scratch when it has no mount namespace
-    vocabulary: frozenset = frozenset()  # the names a violation of this exercise's policy can carry
-    tainted: dict | None = None  # a forbidden operation at import, or tampering: every later call fails
+    vocabularies: dict = field(default_factory=dict)  # exercise -> the names a violation of its policy can carry
+    exercise: str | None = None  # the exercise that requests are sent for (see ``switch``)
+    loaded: dict = field(default_factory=dict)  # exercise -> None, or the cleaned error its import gave
+    tainted: dict = field(default_factory=dict)  # exercise -> a forbidden operation at its import
+    tampered: dict | None = None  # the grader or its guard was altered: every later call fails
     _closed: bool = False
 
+    @property
+    def vocabulary(self) -> frozenset:
+        return self.vocabularies.get(self.exercise, frozenset())
+
+    def switch(self, exercise: str, timeout: float) -> bool:
+        """Serve ``exercise`` from now on, importing it the first time; whether the worker is as it started.
+
+        A worker whose earlier exercises left the process changed (torch functions rebound, defaults
+        or threads changed) says so, and the caller serves ``exercise`` from a fresh worker instead.
+        The import's outcome is in ``loaded[exercise]``: None, or the error to report.
+        """
+        if exercise not in self.vocabularies:
+            raise WorkerFailure("protocol", f"this worker does not serve {exercise}")
+        self.exercise = exercise
+        reply = self.request({"op": "load"}, timeout=timeout)
+        value = reply.get("value") if reply["ok"] else None
+        if not isinstance(value, dict):
+            self.loaded[exercise] = reply.get("error") or clean_error({}, self.vocabulary)
+            return True
+        if exercise not in self.loaded:
+            error = None if value.get("loaded") is True else clean_error(value.get("error") or {}, self.vocabulary)
+            self.loaded[exercise] = error
+        return value.get("clean") is True
+
     def request(self, message: dict, timeout: float) -> dict:
-        """Send one request and decode its reply; raise WorkerFailure if the worker cannot answer.
+        """Send one request for the current exercise and decode its reply; raise WorkerFailure if the
+        worker cannot answer.
 
         A violation notice the worker sent during the request turns the reply into a failure,
         whatever the reply says.
@@ -59,23 +80,26 @@ class WorkerHandle:
             raise WorkerFailure("exit", self.dead)
         request_id = secrets.token_hex(12)
         try:
-            codec.send(self.sock, codec.encode({**message, "id": request_id}))
+            codec.send(self.sock, codec.encode({"exercise": self.exercise, **message, "id": request_id}))
         except OSError:
             pass  # a dead worker is diagnosed by the receive below
         reply, violation = self.receive(timeout, request_id)
         if violation is not None:
             reply = {"ok": False, "error": {"kind": "forbidden", "type": "ForbiddenOperation",
                                             "message": f"used a forbidden operation: {violation}"}}
-            if message.get("op") == "load":
-                self.tainted = reply["error"]
-        elif self.tainted is not None:
-            reply = {"ok": False, "error": dict(self.tainted)}
+            if message.get("op") == "load" and self.exercise not in self.loaded:
+                self.tainted[self.exercise] = reply["error"]
+                reply = {"ok": True, "value": {"loaded": False, "clean": False, "error": reply["error"]}}
+        elif self.tampered is not None:
+            reply = {"ok": False, "error": dict(self.tampered)}
+        elif self.exercise in self.tainted and message.get("op") != "load":
+            reply = {"ok": False, "error": dict(self.tainted[self.exercise])}
         if not reply["ok"]:
             reply["error"] = clean_error(reply.get("error"), self.vocabulary)
             if reply["error"]["kind"] == "memory":
                 self._fail("memory", self._memory_message())
             if reply["error"]["kind"] == "tamper":
-                self.tainted = reply["error"]  # restoring the grader afterwards does not undo this
+                self.tampered = reply["error"]  # restoring the grader afterwards does not undo this
         return reply
 
     def receive(self, timeout: float, request_id: str) -> tuple[dict, str | None]:
@@ -89,7 +113,7 @@ class WorkerHandle:
                 frame = codec.recv(self.sock, limit=self.limits.reply_bytes + 64 * 2**10, deadline=deadline)
                 reply = codec.decode(frame) if frame is not None else None
             except (socket.timeout, TimeoutError):
-                self._fail("timeout", f"no answer within {timeout:g} s (the worker was stopped)")
+                self._fail("timeout", f"no answer within {timeout:.3g} s (the worker was stopped)")
             except codec.CodecError as exc:
                 self._fail("protocol", f"the worker sent a malformed reply ({exc})")
             except OSError:

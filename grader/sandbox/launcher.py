@@ -11,6 +11,8 @@ import ctypes
 import importlib.util
 import itertools
 import os
+import queue
+import threading
 import site
 import sys
 import sysconfig
@@ -18,7 +20,8 @@ import tempfile
 from pathlib import Path
 
 from grader.sandbox import codec
-from grader.sandbox.handle import WorkerFailure, WorkerHandle, remove_tree
+from grader.errors import WorkerFailure
+from grader.sandbox.handle import WorkerHandle, remove_tree
 from grader.sandbox.protocol import HELLO, Limits
 from grader.sandbox.zygote import Zygote, scrub_env
 
@@ -144,7 +147,8 @@ class Sandbox:
         os.chmod(self._tmp, 0o711)
         self._root = os.path.join(self._tmp, "root")  # where each worker builds its own root
         os.mkdir(self._root, 0o755)
-        self._load_failures: dict[tuple[str, str], WorkerFailure] = {}
+        self._vocabularies: dict[str, frozenset] = {}
+        self._closer: _Closer | None = None
 
     def wait_ready(self) -> None:
         """Block until the zygote is ready (it imports torch first): call before starting a clock."""
@@ -153,23 +157,19 @@ class Sandbox:
         except (OSError, codec.CodecError) as exc:
             raise WorkerFailure("exit", f"the sandbox could not start ({exc})") from None
 
-    def start(self, scratch: Path, exercise: str, forbidden: dict, threads: int = 1,
-              extra: dict | None = None, timeout: float | None = None,
-              limits: Limits | None = None, baselines: bool = True) -> WorkerHandle:
-        """Fork a worker whose working directory holds a copy of ``scratch`` and import ``exercise``.
+    def start(self, scratch: Path, exercises: dict[str, dict], threads: int = 1,
+              extra: dict | None = None, limits: Limits | None = None, baselines: bool = True) -> WorkerHandle:
+        """Fork a worker whose working directory holds a copy of ``scratch``, to serve ``exercises``.
 
+        ``exercises`` maps each exercise the worker may serve to its ``[forbidden]`` table: the
+        worker's guard takes them all before any student code runs. Nothing of the submission is
+        imported yet: ``WorkerHandle.switch`` imports an exercise when it is first served.
         ``extra`` joins the worker's config (e.g. ``timing``: the baselines to capture before import);
-        ``limits`` replaces the sandbox's limits for this worker; ``timeout`` bounds the import.
-        ``baselines=False`` hides ``grader/baselines.py`` (reference-like code the timing checks run)
-        from a worker that only answers correctness checks.
-        A submission whose import hung, exited or ran out of memory once is not imported again:
-        the same failure is raised at once.
+        ``limits`` replaces the sandbox's limits for this worker. ``baselines=False`` hides
+        ``grader/measure/baselines.py`` (reference-like code the timing checks run) from a worker that
+        only answers correctness checks.
         """
         limits = limits or self.limits
-        key = (str(scratch), exercise)
-        if key in self._load_failures:
-            failure = self._load_failures[key]
-            raise WorkerFailure(failure.kind, str(failure))
         n = next(_uids)
         # A uid of its own per live worker: its processes can be counted, limited and swept.
         uid = UID_BASE + (os.getpid() % 4_000_000) * 512 + n % 512 if os.geteuid() == 0 else None
@@ -178,10 +178,10 @@ class Sandbox:
         devices = list(DEVICES) + (["/dev"] if cuda else [])
         fallback_scratch = os.path.join(self._tmp, f"w{n}")
         cfg = {
-            "exercise": exercise, "scratch": str(scratch), "device": self.device, "uid": uid,
-            "cgroup": cgroup, "visible": self.visible, "devices": devices,
+            "exercises": {e: dict(f or {}) for e, f in exercises.items()}, "scratch": str(scratch),
+            "device": self.device, "uid": uid, "cgroup": cgroup, "visible": self.visible, "devices": devices,
             "hidden": self.hidden + ([] if baselines else [str(BASELINES)]),
-            "threads": threads, "namespaces": self.namespaces, "forbidden": forbidden,
+            "threads": threads, "namespaces": self.namespaces,
             "env": scrub_env(dict(os.environ)), "root": self._root, "fallback_scratch": fallback_scratch,
             "limits": {"processes": limits.processes, "file_bytes": limits.file_bytes,
                        "open_files": limits.open_files, "cpu_seconds": limits.cpu_seconds,
@@ -196,27 +196,89 @@ class Sandbox:
             pid, sock = self.zygote.spawn(cfg)
         except (OSError, codec.CodecError) as exc:
             raise WorkerFailure("exit", f"the sandbox could not start a worker ({exc})") from None
-        from grader.sandbox.policy import Policy
-
         handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
-                              vocabulary=Policy.from_dict(forbidden).vocabulary())
-        load_timeout = timeout if timeout is not None else limits.call_seconds
+                              vocabularies={e: self._vocabulary(f) for e, f in exercises.items()})
         try:
             # The first frame comes before any student code: the isolation layers and preload results.
             hello, _ = handle.receive(timeout=min(limits.call_seconds, 60.0), request_id=HELLO)
-            value = hello.get("value")
-            handle.layers = [str(x) for x in value.get("layers", [])] if isinstance(value, dict) else []
-            handle.hello = dict(value) if isinstance(value, dict) else {}
-            handle.request({"op": "load"}, timeout=load_timeout)
         except WorkerFailure as failure:
             handle.close()
-            failure = WorkerFailure(failure.kind, f"loading the submission failed: {failure}")
-            if failure.kind in ("timeout", "memory", "exit"):
-                self._load_failures[key] = failure
-            raise failure from None
+            raise WorkerFailure(failure.kind, f"the worker did not start: {failure}") from None
+        value = hello.get("value")
+        handle.layers = [str(x) for x in value.get("layers", [])] if isinstance(value, dict) else []
+        handle.hello = dict(value) if isinstance(value, dict) else {}
         return handle
 
+    def open(self, scratch: Path, exercise: str, forbidden: dict, timeout: float | None = None,
+             **start) -> WorkerHandle:
+        """A worker serving one exercise, already imported (``timeout`` bounds the import).
+
+        An import that raised is reported by the handle's calls; one that hung, exited or ran out of
+        memory raises WorkerFailure here.
+        """
+        handle = self.start(scratch, {exercise: forbidden}, **start)
+        limits = start.get("limits") or self.limits
+        try:
+            handle.switch(exercise, timeout if timeout is not None else limits.call_seconds)
+        except WorkerFailure as failure:
+            handle.close()
+            raise WorkerFailure(failure.kind, f"loading the submission failed: {failure}") from None
+        return handle
+
+    def _vocabulary(self, forbidden: dict | None) -> frozenset:
+        from grader.sandbox.policy import Policy
+
+        key = repr(sorted((forbidden or {}).items()))
+        if key not in self._vocabularies:
+            self._vocabularies[key] = Policy.from_dict(forbidden).vocabulary()
+        return self._vocabularies[key]
+
+    def settle(self) -> None:
+        """Wait until every retired worker is closed (nothing of theirs is left running)."""
+        if self._closer is not None:
+            self._closer.settle()
+
+    def retire(self, handle: WorkerHandle) -> None:
+        """Close ``handle`` in the background: killing and sweeping a worker need not hold up the next check."""
+        if self._closer is None:
+            self._closer = _Closer()
+        self._closer.put(handle)
+
     def close(self) -> None:
+        if self._closer is not None:
+            self._closer.join()
+            self._closer = None
         self.zygote.close()
-        self._load_failures.clear()
         remove_tree(self._tmp)
+
+
+class _Closer:
+    """A thread that closes retired workers one after another."""
+
+    def __init__(self) -> None:
+        self._queue: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="grade-worker-closer", daemon=True)
+        self._thread.start()
+
+    def put(self, handle: WorkerHandle) -> None:
+        self._queue.put(handle)
+
+    def _run(self) -> None:
+        while True:
+            handle = self._queue.get()
+            try:
+                if handle is None:
+                    return
+                handle.close()
+            except Exception:  # noqa: BLE001 - a worker that cannot be closed is swept with its cgroup
+                pass
+            finally:
+                self._queue.task_done()
+
+    def settle(self) -> None:
+        """Wait until every retired worker is closed."""
+        self._queue.join()
+
+    def join(self) -> None:
+        self._queue.put(None)
+        self._thread.join()

@@ -35,7 +35,8 @@ MAX_EVENTS = 64  # violation notices one request may bring before the worker cou
 class Limits:
     """Resource limits for one worker; every field can be set in ``[tool.grade.limits]`` or by a flag."""
 
-    call_seconds: float = 60.0  # wall clock for one call (and for importing the submission)
+    call_seconds: float = 60.0  # wall clock for one call, at most (a check's own limit may be lower)
+    import_seconds: float = 10.0  # wall clock for importing one exercise of the submission
     submission_seconds: float = 900.0  # wall clock for a whole submission
     cpu_seconds: int = 900  # CPU time of each worker process
     memory_bytes: int = 2 * 2**30  # resident memory of a worker and everything it starts

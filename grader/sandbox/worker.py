@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _socket
 import importlib
+import math
 import os
 import signal
 import socket
@@ -23,7 +24,7 @@ import types
 
 import torch
 
-from grader.sandbox import codec, confine, landlock, policy, protocol, reaper, seccomp, syscalls
+from grader.sandbox import codec, confine, landlock, modes, policy, protocol, reaper, seccomp, syscalls
 from grader.sandbox.guard import Guard
 from grader.sandbox.policy import ForbiddenOperation, Policy
 from grader.sandbox.protocol import EXIT_BROKEN, EXIT_MEMORY, HELLO
@@ -46,14 +47,20 @@ def isolate(cfg: dict, channel: socket.socket) -> list[str]:
 # Worker ----------------------------------------------------------------------------------------
 
 class Worker:
-    """Serves calls into one exercise module of one submission."""
+    """Serves calls into the exercise modules of one submission, each under its own exercise's rules.
+
+    ``cfg["exercises"]`` maps every exercise this worker may serve to its ``[forbidden]`` table; the
+    guard takes all of them before any student code runs, and each request names its exercise.
+    """
 
     def __init__(self, channel: socket.socket, cfg: dict):
         self.channel = channel
         self.cfg = cfg
-        self.guard = Guard(Policy.from_dict(cfg.get("forbidden")))
-        self.module = None
-        self.import_error: dict | None = None
+        exercises = cfg.get("exercises") if isinstance(cfg.get("exercises"), dict) else {}
+        self.guard = Guard({e: Policy.from_dict(f) for e, f in exercises.items()})
+        self.modules: dict[str, types.ModuleType] = {}
+        self.import_errors: dict[str, dict] = {}
+        self.exercise: str | None = None  # the exercise of the request in flight
         self.device = cfg.get("device", "cpu")
         # Bound now, before any student code runs: the id of the request in flight, the function that
         # reports a violation the moment it happens, and the check that the grader is unchanged.
@@ -61,6 +68,15 @@ class Worker:
         self._send_lock = threading.Lock()
         self._reporter = _make_reporter(channel, self._current, self._send_lock)
         self._integrity = _Integrity(self)
+        self.guard.on_violation = self._reporter
+        self.guard.install()
+        self._integrity.capture()
+        self._paths_set = False
+        self._clean_state = process_state()
+
+    @property
+    def module(self):
+        return self.modules.get(self.exercise) if self.exercise else None
 
     # Talking to the trusted side ---------------------------------------------------------------
 
@@ -71,23 +87,27 @@ class Worker:
 
     # Loading -----------------------------------------------------------------------------------
 
-    def load(self) -> None:
-        self.guard.on_violation = self._reporter
-        self.guard.install()
-        self._integrity.capture()
-        exercise = self.cfg["exercise"]
-        sys.path[:0] = [os.getcwd()] + sorted(
-            os.path.join(os.getcwd(), d) for d in os.listdir(".") if os.path.isdir(d))
+    def load(self, exercise: str) -> None:
+        if not self._paths_set:
+            sys.path[:0] = [os.getcwd()] + sorted(
+                os.path.join(os.getcwd(), d) for d in os.listdir(".") if os.path.isdir(d))
+            self._paths_set = True
+        self.guard.violations.clear()
+        error = None
         try:
             with self.guard:
-                self.module = importlib.import_module(exercise)
+                module = importlib.import_module(exercise)
         except BaseException as exc:  # noqa: BLE001 - a submission may raise anything, SystemExit included
-            self.import_error = _describe(exc, "import", f"importing {exercise}/{exercise}.py failed")
-        if self.import_error is None and self.guard.violations:
-            self.import_error = _forbidden(self.guard)
-        if self.import_error is None and not isinstance(self.module, types.ModuleType):
-            self.import_error = {"kind": "import", "type": "ImportError",
-                                 "message": f"importing {exercise}/{exercise}.py did not give a module"}
+            error = _describe(exc, "import", f"importing {exercise}/{exercise}.py failed")
+        if error is None and self.guard.violations:
+            error = _forbidden(self.guard)
+        if error is None and not isinstance(module, types.ModuleType):
+            error = {"kind": "import", "type": "ImportError",
+                     "message": f"importing {exercise}/{exercise}.py did not give a module"}
+        if error is None:
+            self.modules[exercise] = module
+        else:
+            self.import_errors[exercise] = error
 
     # Serving -----------------------------------------------------------------------------------
 
@@ -130,13 +150,23 @@ class Worker:
         op = request.get("op")
         if op == "ping":
             return {"ok": True, "value": "pong"}
+        exercise = request.get("exercise")
+        if not isinstance(exercise, str) or exercise not in self.guard.rules:
+            return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError",
+                                           "message": "the request names no exercise of this worker"}}
+        self.exercise = exercise
+        self.guard.select(exercise)
         if op == "load":
-            if self.module is None and self.import_error is None:
-                self.load()
-            return {"ok": True, "value": {"loaded": self.import_error is None}}
-        if self.import_error is not None:
-            return {"ok": False, "error": self.import_error}
-        if self.module is None:
+            # Whether what earlier exercises ran left the process as it started: the trusted side
+            # serves the next exercise from a fresh worker if not.
+            clean = process_state() == self._clean_state
+            if exercise not in self.modules and exercise not in self.import_errors:
+                self.load(exercise)
+            return {"ok": True, "value": {"loaded": exercise in self.modules, "clean": clean,
+                                          "error": self.import_errors.get(exercise)}}
+        if exercise in self.import_errors:
+            return {"ok": False, "error": self.import_errors[exercise]}
+        if exercise not in self.modules:
             return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError",
                                            "message": "the exercise was not loaded"}}
         if op == "call":
@@ -153,9 +183,10 @@ class Worker:
         return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError", "message": f"unknown op {op!r}"[:200]}}
 
     def function(self, name: str):
-        if not isinstance(name, str) or name.startswith("_") or not hasattr(self.module, name):
+        module = self.module
+        if module is None or not isinstance(name, str) or name.startswith("_") or not hasattr(module, name):
             return None
-        fn = getattr(self.module, name)
+        fn = getattr(module, name)
         return fn if callable(fn) else None
 
     def call(self, request: dict) -> dict:
@@ -166,7 +197,7 @@ class Worker:
             return {"ok": False, "error": _describe(exc, "exception", "")}
         if fn is None:
             return {"ok": False, "error": {"kind": "missing", "type": "AttributeError",
-                                           "message": f"{self.cfg['exercise']}.py defines no function {name!r}"[:300]}}
+                                           "message": f"{self.exercise}.py defines no function {name!r}"[:300]}}
         args, kwargs = request.get("args", []), request.get("kwargs", {})
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             return {"ok": False, "error": {"kind": "protocol", "type": "ProtocolError", "message": "malformed call"}}
@@ -197,6 +228,24 @@ class Worker:
         return reply
 
 
+# What an exercise could leave behind for the next one: the torch functions and classes it could
+# rebind, the defaults it could change, the threads it could start.
+STATE_SPACES = (torch, torch.Tensor, torch.nn.functional, torch.nn, torch.linalg, torch.special, torch.fft, math)
+
+
+def process_state() -> tuple:
+    """A fingerprint of the process-wide state one exercise's code could change for another's."""
+    names = tuple(tuple((k, id(v)) for k, v in vars(space).items()
+                        if callable(v) and not isinstance(v, types.ModuleType)
+                        and (space is torch.Tensor or not k.startswith("_"))) for space in STATE_SPACES)
+    try:
+        threads = len(os.listdir("/proc/self/task"))
+    except OSError:
+        threads = threading.active_count()
+    return (hash(names), torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads(),
+            torch.are_deterministic_algorithms_enabled(), threads)
+
+
 def _make_reporter(channel: socket.socket, current: list, lock: threading.Lock):
     """A function that sends a violation notice for the request in flight, bound to this channel.
 
@@ -221,15 +270,15 @@ class _Integrity:
     taken after the guard is installed and before the submission is imported.
     """
 
-    FIXED = ("policy", "violations", "on_violation", "_deny_fn", "_funcs", "_names", "_patched", "_kernels",
-             "_fmode", "_dmode", "_code")
+    FIXED = ("policies", "rules", "violations", "on_violation", "_deny_fn", "_patched", "_fmode", "_dmode",
+             "_code")
 
     def __init__(self, worker: "Worker"):
         from grader.sandbox import guard as guard_module
 
         watched = []
-        for module in (sys.modules[__name__], codec, guard_module, policy, confine, landlock, protocol, reaper, seccomp,
-                       syscalls, *WATCHED_MODULES):
+        sandbox_modules = (codec, guard_module, modes, policy, confine, landlock, protocol, reaper, seccomp, syscalls)
+        for module in (sys.modules[__name__], *sandbox_modules, *WATCHED_MODULES):
             for name, obj in list(vars(module).items()):
                 # The module's own functions, and the grader functions it imported by name: rebinding
                 # either in its namespace changes what the module calls.
@@ -264,6 +313,8 @@ class _Integrity:
             for name, value in fixed:
                 if vars(guard).get(name) is not value:
                     return f"the guard's {name} was replaced"
+            if w.exercise is not None and guard.current is not guard.rules.get(w.exercise):
+                return "the guard's rules were switched to another exercise's"
         return ""
 
 
@@ -308,7 +359,7 @@ def _describe(exc: BaseException, kind: str, prefix: str) -> dict:
 def warm_up() -> None:
     """Pay once, in the zygote, for the imports torch makes on first use of modes and common ops."""
     torch.set_num_threads(1)
-    guard = Guard(Policy(functions=("torch.special.expit",), aten=("special_expit",), autograd=True))
+    guard = Guard.single(Policy(functions=("torch.special.expit",), aten=("special_expit",), autograd=True))
     guard.install()
     with guard:
         x = torch.zeros(4, 3)
