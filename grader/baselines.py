@@ -177,3 +177,15 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- causal_lm_loss ---
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor,
+                   ignore_index: int = -100) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's cross-entropy on logits[:, :-1] against labels[:, 1:] (half logits upcast), and its exp."""
+    z = logits[:, :-1].reshape(-1, logits.shape[-1])
+    if z.dtype in (torch.float16, torch.bfloat16):
+        z = z.float()
+    loss = torch.nn.functional.cross_entropy(z, labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+    return loss, torch.exp(loss)
