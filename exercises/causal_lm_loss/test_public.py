@@ -11,11 +11,11 @@ HALF = (torch.float16, torch.bfloat16)
 def oracle(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100):
     """torch's mean cross-entropy on the shifted, flattened tensors (half logits upcast), and its exp."""
     V = logits.shape[-1]
-    z = logits[:, :-1].reshape(-1, V)  # position t predicts label t + 1
-    if z.dtype in HALF:
-        z = z.float()
-    loss = F.cross_entropy(z, labels[:, 1:].reshape(-1), ignore_index=ignore_index)  # NaN when nothing is real
-    return loss, torch.exp(loss)
+    scored = logits[:, :-1].reshape(-1, V)  # position t predicts label t + 1
+    if scored.dtype in HALF:
+        scored = scored.float()
+    loss = F.cross_entropy(scored, labels[:, 1:].reshape(-1), ignore_index=ignore_index)  # NaN when nothing is real
+    return loss, loss.exp()
 
 
 def compare(result, expected, rtol: float, atol: float) -> None:

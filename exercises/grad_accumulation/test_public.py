@@ -55,7 +55,7 @@ def reference_training(params: dict, batches: list, lr: float, ignore_index: int
         loss, grads = full_batch_gradients(params, batch, ignore_index)
         losses.append(loss)
         params = {n: params[n] - lr * grads[n] for n in NAMES}
-    return torch.stack(losses), params
+    return torch.stack(losses), dict(params)
 
 
 # Dependency ------------------------------------------------------------------------------------
