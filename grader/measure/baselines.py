@@ -177,3 +177,38 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- causal_lm_loss ---
+
+def causal_lm_loss(logits: torch.Tensor, labels: torch.Tensor,
+                   ignore_index: int = -100) -> tuple[torch.Tensor, torch.Tensor]:
+    """torch's cross-entropy on logits[:, :-1] against labels[:, 1:] (half logits upcast), and its exp."""
+    z = logits[:, :-1].reshape(-1, logits.shape[-1])
+    if z.dtype in (torch.float16, torch.bfloat16):
+        z = z.float()
+    loss = torch.nn.functional.cross_entropy(z, labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+    return loss, torch.exp(loss)
+
+
+# --- grad_accumulation ---
+
+def train_with_accumulation(params: dict[str, torch.Tensor], batches: list[list[dict[str, torch.Tensor]]],
+                            lr: float, ignore_index: int = -100) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """SGD steps, each over its micro-batches: torch's summed cross-entropy of each, over the batch's real targets."""
+    losses = []
+    for batch in batches:
+        total = sum(int((mb["labels"][:, 1:] != ignore_index).sum()) for mb in batch)
+        leaves = {name: p.detach().requires_grad_() for name, p in params.items()}
+        loss_sum = 0.0
+        with torch.enable_grad():  # memory checks call references under no_grad
+            for mb in batch:
+                logits = torch.tanh(leaves["embed"][mb["input_ids"]]) @ leaves["unembed"].T + leaves["bias"]
+                part = torch.nn.functional.cross_entropy(
+                    logits[:, :-1].reshape(-1, logits.shape[-1]), mb["labels"][:, 1:].reshape(-1),
+                    ignore_index=ignore_index, reduction="sum") / total  # 0 for a micro-batch of no real target
+                part.backward()
+                loss_sum = loss_sum + part.detach()
+        losses.append(loss_sum)
+        params = {name: leaf.detach() - lr * leaf.grad for name, leaf in leaves.items()}
+    return torch.stack(losses), params

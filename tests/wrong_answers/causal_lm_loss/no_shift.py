@@ -1,0 +1,15 @@
+"""Forgets the shift: scores logits[:, t] against labels[:, t], so the model learns to copy its input."""
+
+import torch
+
+
+def causal_lm_loss(logits, labels, ignore_index=-100):
+    z, y = logits, labels
+    if z.dtype in (torch.float16, torch.bfloat16):
+        z = z.float()
+    real = y != ignore_index
+    m = z.amax(dim=-1, keepdim=True)
+    lse = m.squeeze(-1) + torch.log(torch.exp(z - m).sum(dim=-1))
+    picked = z.gather(-1, torch.where(real, y, 0).unsqueeze(-1)).squeeze(-1)
+    loss = torch.where(real, lse - picked, 0.0).sum() / real.sum()
+    return loss, torch.exp(loss)

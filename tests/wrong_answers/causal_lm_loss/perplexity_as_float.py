@@ -1,0 +1,19 @@
+"""Returns the perplexity as a Python float (math.exp(loss.item())) instead of a 0-d tensor."""
+
+import torch
+
+
+def causal_lm_loss(logits, labels, ignore_index=-100):
+    import math
+    z, y = logits[:, :-1], labels[:, 1:]
+    if z.dtype in (torch.float16, torch.bfloat16):
+        z = z.float()
+    real = y != ignore_index
+    m = z.amax(dim=-1, keepdim=True)
+    lse = m.squeeze(-1) + torch.log(torch.exp(z - m).sum(dim=-1))
+    picked = z.gather(-1, torch.where(real, y, 0).unsqueeze(-1)).squeeze(-1)
+    loss = torch.where(real, lse - picked, 0.0).sum() / real.sum()
+    try:
+        return loss, math.exp(loss.item())
+    except OverflowError:
+        return loss, math.inf

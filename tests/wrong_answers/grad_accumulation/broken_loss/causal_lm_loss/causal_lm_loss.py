@@ -1,0 +1,19 @@
+"""A wrong dependency: causal_lm_loss as a mean of per-sequence means: each sequence averaged over its own real tokens, then the B means averaged.
+
+grad_accumulation itself is the reference answer; the checks must blame causal_lm_loss.
+"""
+
+import torch
+
+
+def causal_lm_loss(logits, labels, ignore_index=-100):
+    z, y = logits[:, :-1], labels[:, 1:]
+    if z.dtype in (torch.float16, torch.bfloat16):
+        z = z.float()
+    real = y != ignore_index
+    m = z.amax(dim=-1, keepdim=True)
+    lse = m.squeeze(-1) + torch.log(torch.exp(z - m).sum(dim=-1))
+    picked = z.gather(-1, torch.where(real, y, 0).unsqueeze(-1)).squeeze(-1)
+    per_sequence = torch.where(real, lse - picked, 0.0).sum(dim=1) / real.sum(dim=1)
+    loss = per_sequence.mean()
+    return loss, torch.exp(loss)

@@ -1,0 +1,32 @@
+"""Overwrites the gradient with each micro-batch's instead of adding: only the last micro-batch's survives."""
+
+import torch
+from causal_lm_loss import causal_lm_loss
+
+
+def lm_logits(params: dict[str, torch.Tensor], input_ids: torch.Tensor) -> torch.Tensor:
+    """The tiny language model: logits (b, t, V) = tanh(embed[input_ids]) @ unembed.T + bias."""
+    h = torch.tanh(params["embed"][input_ids])  # (b, t, d)
+    return h @ params["unembed"].T + params["bias"]  # (b, t, V)
+
+
+def train_with_accumulation(params: dict[str, torch.Tensor], batches: list[list[dict[str, torch.Tensor]]],
+                            lr: float, ignore_index: int = -100) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    losses = []
+    for batch in batches:
+        counts = [int((mb["labels"][:, 1:] != ignore_index).sum()) for mb in batch]
+        total = sum(counts)
+        loss_sum = 0.0
+        grads = {}
+        for mb, n in zip(batch, counts):
+            if n == 0:
+                continue
+            leaves = {name: p.detach().requires_grad_() for name, p in params.items()}
+            mean, _ = causal_lm_loss(lm_logits(leaves, mb["input_ids"]), mb["labels"], ignore_index)
+            part = mean * (n / total)
+            names = list(leaves)
+            grads = dict(zip(names, torch.autograd.grad(part, [leaves[k] for k in names])))  # replaces, never adds
+            loss_sum = loss_sum + part.detach()
+        losses.append(loss_sum)
+        params = {name: p - lr * grads[name] for name, p in params.items()}
+    return torch.stack(losses), params
