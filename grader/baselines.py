@@ -177,3 +177,46 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- mixed_precision ---
+
+def _mixed_precision_mlp_loss(weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The exercise's tiny model: two layers in the weights' dtype, the MSE in float32."""
+    h = torch.relu(x @ weights["W1"].T + weights["b1"])
+    return torch.nn.functional.mse_loss((h @ weights["W2"].T + weights["b2"]).float(), y)
+
+
+def mixed_precision_scaler_step(params: list[torch.Tensor], grads: list[torch.Tensor], bufs: list[torch.Tensor],
+                                scaler: dict, lr: float,
+                                momentum: float) -> tuple[list[torch.Tensor], list[torch.Tensor], dict, bool]:
+    """GradScaler.step + update around torch.optim.SGD(momentum), written with whole-tensor ops."""
+    found_inf = bool(torch.stack([torch.isfinite(g).all() for g in grads]).logical_not().any())
+    state = dict(scaler)
+    if found_inf:
+        state["scale"] = float(torch.tensor(scaler["scale"] * scaler["backoff_factor"], dtype=torch.float32))
+        state["_growth_tracker"] = 0
+        return list(params), list(bufs), state, True
+    inv_scale = 1.0 / scaler["scale"]
+    new_bufs = [momentum * b + g * inv_scale for g, b in zip(grads, bufs)]
+    new_params = [p - lr * b for p, b in zip(params, new_bufs)]
+    tracker = scaler["_growth_tracker"] + 1
+    if tracker == scaler["growth_interval"]:
+        grown = float(torch.tensor(scaler["scale"] * scaler["growth_factor"], dtype=torch.float32))
+        state["scale"] = grown if grown != float("inf") else scaler["scale"]
+        tracker = 0
+    state["_growth_tracker"] = tracker
+    return new_params, new_bufs, state, False
+
+
+def mixed_precision_train_step(master: dict[str, torch.Tensor], bufs: dict[str, torch.Tensor], scaler: dict,
+                               x: torch.Tensor, y: torch.Tensor, lr: float, momentum: float):
+    """Cast to x's dtype, scaled backward into the fp32 master weights, then the scaler step."""
+    names = list(master)
+    with torch.enable_grad():
+        leaves = [master[n].detach().requires_grad_() for n in names]
+        loss = _mixed_precision_mlp_loss({n: p.to(x.dtype) for n, p in zip(names, leaves)}, x, y)
+        grads = torch.autograd.grad(loss * scaler["scale"], leaves)
+    params, new_bufs, state, found = mixed_precision_scaler_step([master[n] for n in names], list(grads),
+                                                                 [bufs[n] for n in names], scaler, lr, momentum)
+    return dict(zip(names, params)), dict(zip(names, new_bufs)), state, loss.detach(), found
