@@ -220,3 +220,79 @@ def mixed_precision_train_step(master: dict[str, torch.Tensor], bufs: dict[str, 
     params, new_bufs, state, found = mixed_precision_scaler_step([master[n] for n in names], list(grads),
                                                                  [bufs[n] for n in names], scaler, lr, momentum)
     return dict(zip(names, params)), dict(zip(names, new_bufs)), state, loss.detach(), found
+
+
+# --- checkpoint ---
+
+class _CheckpointTinyNet(torch.nn.Module):
+    """The exercise's model: fc2(dropout(tanh(fc1(x))))."""
+
+    def __init__(self, d_in: int, d_hidden: int, d_out: int, p_drop: float, dtype: torch.dtype, device):
+        super().__init__()
+        self.fc1 = torch.nn.Linear(d_in, d_hidden, dtype=dtype, device=device)
+        self.drop = torch.nn.Dropout(p_drop)
+        self.fc2 = torch.nn.Linear(d_hidden, d_out, dtype=dtype, device=device)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.drop(torch.tanh(self.fc1(x))))
+
+
+def _checkpoint_copy(value):
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: _checkpoint_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_checkpoint_copy(v) for v in value)
+    return value
+
+
+def _checkpoint_train_and_save(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, seed: int,
+                               steps: int) -> dict:
+    """The exercise's provided run (seed, build, ``steps`` AdamW steps), then a checkpoint of
+    deep-copied state dicts and the generator state."""
+    import math
+
+    torch.manual_seed(seed)
+    w1, w2 = weights["fc1.weight"], weights["fc2.weight"]
+    model = _CheckpointTinyNet(w1.shape[1], w1.shape[0], w2.shape[0], config["p_drop"], w1.dtype, w1.device)
+    model.load_state_dict(weights)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config["lr"], betas=(config["beta1"], config["beta2"]),
+                                  weight_decay=config["weight_decay"])
+    warmup, total = config["warmup"], config["total"]
+
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    model.train()
+    for _ in range(steps):
+        idx = torch.randint(0, x.shape[0], (config["batch"],), device=x.device)
+        loss = torch.nn.functional.mse_loss(model(x[idx]), y[idx])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+    state = {"model": _checkpoint_copy(model.state_dict()), "optimizer": _checkpoint_copy(optimizer.state_dict()),
+             "scheduler": _checkpoint_copy(scheduler.state_dict()), "rng_cpu": torch.get_rng_state()}
+    if w1.device.type == "cuda":
+        state["rng_cuda"] = torch.cuda.get_rng_state(w1.device)
+    return state
+
+
+def __getattr__(name: str):
+    """``checkpoint_train_and_save``, looked up lazily so that torch._dynamo is imported first.
+
+    A torch.optim optimiser imports torch._dynamo when it is first built, and that import replaces
+    ``torch.manual_seed``: a timing worker that saw the library before would flag the run. The
+    timing worker looks its baselines up before it takes that picture, so importing torch._dynamo
+    here, on the lookup of this one baseline, keeps the cost (about a second) off every other
+    exercise's workers.
+    """
+    if name == "checkpoint_train_and_save":
+        import torch._dynamo  # noqa: F401 - for its side effect on torch.manual_seed, see above
+
+        return _checkpoint_train_and_save
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
