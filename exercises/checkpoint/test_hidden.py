@@ -53,7 +53,7 @@ def test_checkpoint_holds_copies(submission, device):
     # One process: save after 3 steps, let the run go on for 4 more (its tensors change in place),
     # then resume from the checkpoint. A checkpoint of references has moved with the run.
     weights, x, y = problem(5, 4, 2, 14, seed=401, device=device)
-    straight, resumed, _ = assert_tuple(submission.save_midway(weights, x, y, LONG, 403, 3, 4), 3)
+    straight, resumed, _ = assert_tuple(submission.save_midway(weights, x, y, LONG, 403, 3, 4, [404, 405]), 3)
     expected = straight_run(weights, x, y, LONG, 403, 7, device)
     compare_snapshots(straight, expected, what="the uninterrupted run")
     compare_snapshots(resumed, expected)
@@ -64,7 +64,7 @@ def test_checkpoint_loads_twice(submission, device):
     # The same checkpoint loaded by a second new run, after the first trained on: loading must
     # not hand the checkpoint's own tensors to the optimiser, which updates its state in place.
     weights, x, y = problem(5, 4, 2, 14, seed=501, device=device)
-    _, _, again = assert_tuple(submission.save_midway(weights, x, y, LONG, 503, 3, 4), 3)
+    _, _, again = assert_tuple(submission.save_midway(weights, x, y, LONG, 503, 3, 4, [504, 505]), 3)
     compare_snapshots(again, straight_run(weights, x, y, LONG, 503, 7, device),
                       what="the second run resumed from one checkpoint")
 
@@ -76,7 +76,7 @@ def test_float64_bit_for_bit(submission, device):
     weights, x, y = problem(4, 5, 3, 12, seed=601, device=device, dtype=torch.float64)
     snap, _ = save_and_resume(submission, weights, x, y, LONG, 603, 4, 3)
     compare_snapshots(snap, straight_run(weights, x, y, LONG, 603, 7, device))
-    straight, resumed, again = assert_tuple(submission.save_midway(weights, x, y, LONG, 607, 2, 3), 3)
+    straight, resumed, again = assert_tuple(submission.save_midway(weights, x, y, LONG, 607, 2, 3, [608, 609]), 3)
     expected = straight_run(weights, x, y, LONG, 607, 5, device)
     for what, got in (("the uninterrupted run", straight), ("the resumed run", resumed),
                       ("the second resumed run", again)):
@@ -89,6 +89,9 @@ def test_checkpoint_before_first_step(submission, device):
     weights, x, y = problem(3, 5, 2, 10, seed=701, device=device)
     snap, _ = save_and_resume(submission, weights, x, y, LONG, 703, 0, 5)
     compare_snapshots(snap, straight_run(weights, x, y, LONG, 703, 5, device))
+    # Loaded and not trained at all: the weights, an optimiser still without state, position 0.
+    snap, _ = save_and_resume(submission, weights, x, y, LONG, 705, 0, 0)
+    compare_snapshots(snap, straight_run(weights, x, y, LONG, 705, 0, device), what="the run loaded before any step")
 
 
 @check(points=1)

@@ -36,8 +36,8 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def make_scaler(state: dict) -> torch.amp.GradScaler:
-    scaler = torch.amp.GradScaler("cpu", init_scale=state["scale"], growth_factor=state["growth_factor"],
+def make_scaler(state: dict, device) -> torch.amp.GradScaler:
+    scaler = torch.amp.GradScaler(torch.device(device).type, init_scale=state["scale"], growth_factor=state["growth_factor"],
                                   backoff_factor=state["backoff_factor"], growth_interval=state["growth_interval"])
     scaler.load_state_dict(dict(state))
     return scaler
@@ -54,7 +54,7 @@ def torch_scaler_run(params, grads_per_step, state, lr, momentum):
     (params, bufs, scaler state, found_inf), each taken after that step."""
     ps = [p.detach().clone().requires_grad_() for p in params]
     opt = torch.optim.SGD(ps, lr=lr, momentum=momentum)
-    scaler = make_scaler(state)
+    scaler = make_scaler(state, ps[0].device)
     records = []
     for grads in grads_per_step:
         scaler.scale(torch.zeros((), device=ps[0].device))  # starts the scaler's lazy state
@@ -78,7 +78,7 @@ def torch_amp_run(master, bufs, state, batches, lr, momentum):
         for n in NAMES:
             if bool(bufs[n].ne(0).any()):
                 opt.state[params[n]]["momentum_buffer"] = bufs[n].clone()
-        scaler = make_scaler(state)
+        scaler = make_scaler(state, plist[0].device)
         records = []
         for x, y in batches:
             before = ({n: p.detach().clone() for n, p in params.items()},

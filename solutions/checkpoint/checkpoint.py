@@ -126,17 +126,19 @@ def resume(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, checkp
 
 
 def save_midway(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, seed: int, steps_before: int,
-                steps_after: int) -> tuple[dict, dict, dict]:
+                steps_after: int, resume_seeds: list[int]) -> tuple[dict, ...]:
     """Provided: all in one process: train ``steps_before`` steps, save, carry on ``steps_after``
-    steps (the uninterrupted run, whose tensors change in place), then resume twice from that one
-    checkpoint, each time in a new run, for ``steps_after`` steps.
+    steps (the uninterrupted run, whose tensors change in place), then resume from that one
+    checkpoint once per seed of ``resume_seeds``, each time in a new run, for ``steps_after`` steps.
 
     Args:
         weights, x, y, config, seed: as for ``train_and_save``.
         steps_before: steps before the checkpoint; steps_after: steps after it.
+        resume_seeds: the seed each new run starts with before it loads the checkpoint.
 
     Returns:
-        ``(straight, resumed, resumed_again)``: the three runs' snapshots; all three must be equal.
+        ``(straight, resumed, ...)``: the snapshots of the uninterrupted run and of each resumed
+        run, in order; all of them must be equal.
     """
     torch.manual_seed(seed)
     model, optimizer, scheduler = build(weights, config)
@@ -144,13 +146,13 @@ def save_midway(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, s
     checkpoint = save_state(model, optimizer, scheduler)
     train_steps(model, optimizer, scheduler, x, y, steps_after, config["batch"])
     runs = [snapshot(model, optimizer, scheduler)]
-    for k in range(2):
-        torch.manual_seed(seed + 1 + k)
+    for new_seed in resume_seeds:
+        torch.manual_seed(new_seed)
         model, optimizer, scheduler = build(weights, config)
         load_state(model, optimizer, scheduler, checkpoint)
         train_steps(model, optimizer, scheduler, x, y, steps_after, config["batch"])
         runs.append(snapshot(model, optimizer, scheduler))
-    return runs[0], runs[1], runs[2]
+    return tuple(runs)
 
 
 # ---------------------------------------------------------------------------------------------
