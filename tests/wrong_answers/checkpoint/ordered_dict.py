@@ -1,4 +1,5 @@
-"""Returns model.state_dict() itself inside the checkpoint: an OrderedDict, which is not plain data."""
+"""Deep-copies the state dicts but keeps their container types: model.state_dict() is an OrderedDict,
+which is not plain data and cannot leave the worker."""
 
 import math
 
@@ -161,10 +162,10 @@ def save_midway(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, s
 
 def _copy(value):
     """A deep copy of nested dicts, lists and tuples of tensors and numbers, as plain containers."""
-    if isinstance(value, torch.Tensor):
+    if torch.is_tensor(value):
         return value.detach().clone()  # a copy, not a reference: training goes on changing the original
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
+    if hasattr(value, "items"):
+        return type(value)((k, _copy(v)) for k, v in value.items())
     if isinstance(value, (list, tuple)):
         return type(value)(_copy(v) for v in value)
     return value
@@ -173,7 +174,7 @@ def _copy(value):
 def save_state(model: nn.Module, optimizer: torch.optim.Optimizer, scheduler) -> dict:
     """Everything the next steps depend on, copied: weights, optimiser, schedule, generators."""
     state = {
-        "model": model.state_dict().copy(),
+        "model": _copy(model.state_dict()),
         "optimizer": _copy(optimizer.state_dict()),  # moments and step counts, param_groups (lr)
         "scheduler": _copy(scheduler.state_dict()),  # last_epoch: the schedule's position
         "rng_cpu": torch.get_rng_state(),  # a new uint8 tensor already

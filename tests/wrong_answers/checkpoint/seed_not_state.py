@@ -162,9 +162,9 @@ def save_midway(weights: dict, x: torch.Tensor, y: torch.Tensor, config: dict, s
 
 def _copy(value):
     """A deep copy of nested dicts, lists and tuples of tensors and numbers, as plain containers."""
-    if isinstance(value, torch.Tensor):
+    if torch.is_tensor(value):
         return value.detach().clone()  # a copy, not a reference: training goes on changing the original
-    if isinstance(value, dict):  # OrderedDict too: it comes back as a plain dict
+    if hasattr(value, "items"):  # dict and OrderedDict alike: a plain dict comes back
         return {k: _copy(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_copy(v) for v in value)
