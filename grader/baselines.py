@@ -177,3 +177,14 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- token_loader ---
+
+def write_tokens(tokens: torch.Tensor, path: str) -> int:
+    """The whole stream to host memory, converted to uint16 in one pass, written in one call."""
+    import numpy as np
+
+    data = tokens.cpu().numpy().astype(np.uint16)
+    data.tofile(path)
+    return int(data.nbytes)
