@@ -211,3 +211,23 @@ def ring_allreduce(tensors: list[torch.Tensor]) -> tuple[list[torch.Tensor], lis
             chunks[(r + 1) % n][c].copy_(chunks[r][c])
             sent[r] += chunks[r][c].numel() * chunks[r][c].element_size()
     return [b.view(shape) for b in buffers], sent
+
+
+# --- zero1 ---
+
+def zero1_step(params: list[torch.Tensor], grads: list[torch.Tensor], states: list[dict[str, torch.Tensor]],
+               t: int, lr: float, beta1: float, beta2: float, eps: float,
+               weight_decay: float) -> tuple[list[torch.Tensor], list[dict[str, torch.Tensor]]]:
+    """AdamW on each rank's tensor_split shard of the flattened parameters, then one concatenation."""
+    n = len(states)
+    p_shards = torch.tensor_split(torch.cat([p.reshape(-1) for p in params]), n)
+    g_shards = torch.tensor_split(torch.cat([g.reshape(-1) for g in grads]), n)
+    bc1, bc2_sqrt = 1.0 - beta1 ** t, (1.0 - beta2 ** t) ** 0.5
+    updated, new_states = [], []
+    for p, g, state in zip(p_shards, g_shards, states):
+        m = beta1 * state["exp_avg"] + (1.0 - beta1) * g
+        v = beta2 * state["exp_avg_sq"] + (1.0 - beta2) * g * g
+        updated.append(p * (1.0 - lr * weight_decay) - (lr / bc1) * m / (v.sqrt() / bc2_sqrt + eps))
+        new_states.append({"exp_avg": m, "exp_avg_sq": v})
+    pieces = torch.split(torch.cat(updated), [p.numel() for p in params])
+    return [piece.view(p.shape) for piece, p in zip(pieces, params)], new_states
