@@ -13,8 +13,7 @@ from grader.checks import CheckFailure, assert_scalar, assert_tensor, assert_tup
 def expected_batch(tokens: torch.Tensor, batch_size: int, context_length: int, seed: int, device):
     """The oracle: the stated draw of the offsets, then the windows cut from the known stream."""
     n, t = tokens.numel(), context_length
-    gen = torch.Generator().manual_seed(seed)
-    offsets = torch.randint(0, n - t, (batch_size,), generator=gen)  # (B,), each in [0, N - T - 1]
+    offsets = torch.randint(0, n - t, (batch_size,), generator=torch.Generator().manual_seed(seed))  # (B,)
     index = offsets[:, None] + torch.arange(t)  # (B, T)
     stream = tokens.detach().cpu().to(torch.int64)
     return stream[index].to(device), stream[index + 1].to(device)
