@@ -177,3 +177,26 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- sampling ---
+
+def sample(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+           top_p: float = 1.0) -> torch.Tensor:
+    """Temperature, top-k (ties kept), top-p (ties kept), then the first cumulative probability above u."""
+    if temperature == 0:
+        return torch.argmax(logits, dim=-1)
+    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    x = x / temperature
+    V = x.shape[-1]
+    if 0 < top_k < V:
+        x = x.masked_fill(x < torch.topk(x, top_k, dim=-1).values[..., -1:], float("-inf"))
+    if top_p < 1.0:
+        sorted_x = torch.sort(x, dim=-1, descending=True).values
+        cumulative = torch.softmax(sorted_x, dim=-1).cumsum(dim=-1)
+        before = torch.cat((torch.zeros_like(cumulative[..., :1]), cumulative[..., :-1]), dim=-1)
+        n_keep = (before < top_p).sum(dim=-1, keepdim=True)
+        x = x.masked_fill(x < sorted_x.gather(-1, n_keep - 1), float("-inf"))
+    probs = torch.softmax(x, dim=-1)
+    index = (torch.cumsum(probs, dim=-1) <= u.to(probs.dtype)[:, None]).sum(dim=-1)
+    return torch.minimum(index, torch.cumsum(probs > 0, dim=-1).argmax(dim=-1))
