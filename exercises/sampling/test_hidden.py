@@ -169,6 +169,10 @@ def test_top_p_with_minus_inf_and_batch_of_one(submission, device):
     for p in (0.4, 0.9):
         assert_tensor(submission.top_p_filter(logits, p), public.top_p_oracle(logits, p), **EXACT,
                       what=f"top-p of rows with -inf, p = {p}")
+    # Flat rows and p = 0.99: every token is kept, the least likely one included.
+    flat = randn(2, 5, seed=193, device=device, scale=0.3)
+    assert_tensor(submission.top_p_filter(flat, 0.99), public.top_p_oracle(flat, 0.99), **EXACT, what="top-p keeping every token")
+    assert torch.equal(public.top_p_oracle(flat, 0.99), flat)
     one = randn(1, 21, seed=192, device=device, scale=2.0)
     assert_tensor(submission.top_p_filter(one, 0.7), public.top_p_oracle(one, 0.7), **EXACT, what="a batch of one")
 
@@ -293,12 +297,15 @@ def test_top_p_after_top_k_renormalises(submission, device):
     assert_tensor(submission.sample(logits, u, 1.0, k, p), expected, **EXACT, what="tokens with top_k = 4, top_p = 0.8")
 
 
-@check(points=2)
-def test_grid_of_uniforms_gives_the_distribution(submission, device):
+@check(points=1)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16], ids=["float64", "bfloat16"])
+def test_grid_of_uniforms_gives_the_distribution(submission, device, dtype):
     # 4096 evenly spaced u for one row: each token is drawn for a share of u equal to its
     # probability, within the grid's resolution (at most one grid point at each end of its interval).
+    # For bfloat16 logits the draw is made in float32: probabilities rounded to bfloat16's 3
+    # digits would move the boundaries by several grid points.
     N = 4096
-    row = randn(1, 7, seed=281, dtype=torch.float64, device=device, scale=1.5)
+    row = randn(1, 7, seed=281, dtype=torch.float64, device=device, scale=1.5).to(dtype)
     logits = row.repeat(N, 1)
     u = (torch.arange(N, dtype=torch.float64, device=device) + 0.5) / N
     got = submission.sample(logits, u, 0.8, 5, 0.9)
