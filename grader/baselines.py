@@ -200,3 +200,25 @@ def sample(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0, top_
     probs = torch.softmax(x, dim=-1)
     index = (torch.cumsum(probs, dim=-1) <= u.to(probs.dtype)[:, None]).sum(dim=-1)
     return torch.minimum(index, torch.cumsum(probs > 0, dim=-1).argmax(dim=-1))
+
+
+# --- speculative_decoding ---
+
+def speculative_accept(draft_tokens: torch.Tensor, draft_probs: torch.Tensor, target_probs: torch.Tensor,
+                       u_accept: torch.Tensor, u_sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Leading run of u·q(x) < p(x), then one inverse-CDF draw from norm(max(0, p_n − q_n)) (q_K = 0)."""
+    B, K = draft_tokens.shape
+    V = target_probs.shape[-1]
+    p_x = target_probs[:, :K].gather(-1, draft_tokens[..., None])[..., 0]
+    q_x = draft_probs.gather(-1, draft_tokens[..., None])[..., 0]
+    n = torch.cumprod((u_accept.to(p_x.dtype) * q_x < p_x).long(), dim=-1).sum(dim=-1)  # (B,)
+    at_n = n[:, None, None].expand(B, 1, V)
+    q_n = torch.cat((draft_probs, torch.zeros_like(draft_probs[:, :1])), dim=1).gather(1, at_n)
+    residual = (target_probs.gather(1, at_n) - q_n)[:, 0].clamp(min=0)  # (B, V)
+    cdf = torch.cumsum(residual, dim=-1)
+    index = (cdf <= u_sample.to(cdf.dtype)[:, None] * cdf[:, -1:]).sum(dim=-1)
+    new_token = torch.minimum(index, torch.cumsum(residual > 0, dim=-1).argmax(dim=-1))
+    positions = torch.arange(K + 1, device=draft_tokens.device)
+    drafts = torch.cat((draft_tokens, torch.full_like(draft_tokens[:, :1], -1)), dim=1)
+    tokens = torch.where(positions < n[:, None], drafts, torch.full_like(drafts, -1))
+    return torch.where(positions == n[:, None], new_token[:, None], tokens), n
