@@ -30,8 +30,8 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     # The mass strictly before each sorted position (an exclusive cumulative sum, non-decreasing).
     cumulative = torch.cumsum(probs, dim=-1)
     before = torch.cat((torch.zeros_like(cumulative[..., :1]), cumulative[..., :-1]), dim=-1)
-    n_keep = (before < p).sum(dim=-1, keepdim=True)  # >= 1: the first position has nothing before it
-    threshold = sorted_logits.gather(-1, n_keep - 1)  # (B, 1): the logit of the last token kept
+    n_keep = (before < p).sum(dim=1, keepdim=True)  # >= 1: the first position has nothing before it
+    threshold = sorted_logits.gather(1, n_keep - 1)  # (B, 1): the logit of the last token kept
     # Every token tied with the last one kept is kept too: the result does not depend on the sort.
     return logits.masked_fill(logits < threshold, NEG_INF)
 
@@ -40,13 +40,13 @@ def sample(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0, top_
            top_p: float = 1.0) -> torch.Tensor:
     """Temperature, then top-k, then top-p, then the first token whose cumulative probability exceeds u."""
     if temperature == 0:
-        return torch.argmax(logits, dim=-1)  # greedy: the first index of the row maximum
+        return torch.argmax(logits, dim=1)  # greedy: the first index of the row maximum
     x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
     x = top_p_filter(top_k_filter(x / temperature, top_k), top_p)  # (B, V), removed tokens at -inf
     probs = torch.softmax(x, dim=-1)
     cdf = torch.cumsum(probs, dim=-1)  # vocabulary order
     # The number of cumulative values <= u is the index of the first one above it.
-    index = (cdf <= u.to(cdf.dtype)[:, None]).sum(dim=-1)
+    index = (cdf <= u.to(cdf.dtype)[:, None]).sum(dim=1)
     # u within rounding of 1 may leave no cumulative value above it: the last possible token then.
-    last = torch.cumsum(probs > 0, dim=-1).argmax(dim=-1)  # the last index of non-zero probability
+    last = torch.cumsum(probs > 0, dim=1).argmax(dim=1)  # the last index of non-zero probability
     return torch.minimum(index, last)
