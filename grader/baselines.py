@@ -222,3 +222,37 @@ def speculative_accept(draft_tokens: torch.Tensor, draft_probs: torch.Tensor, ta
     drafts = torch.cat((draft_tokens, torch.full_like(draft_tokens[:, :1], -1)), dim=1)
     tokens = torch.where(positions < n[:, None], drafts, torch.full_like(drafts, -1))
     return torch.where(positions == n[:, None], new_token[:, None], tokens), n
+
+
+# --- beam_search ---
+
+def _beam_next_token_logprobs(prefixes: torch.Tensor, table: torch.Tensor, E: torch.Tensor,
+                              W: torch.Tensor) -> torch.Tensor:
+    """The beam_search exercise's model: log_softmax(table[last] + (sum of E over the prefix) @ W)."""
+    return torch.log_softmax(table[prefixes[:, -1]] + E[prefixes].sum(dim=1) @ W, dim=-1)
+
+
+def beam_search(prompt: torch.Tensor, table: torch.Tensor, E: torch.Tensor, W: torch.Tensor, eos: int,
+                beam_width: int, max_new_tokens: int,
+                length_penalty: float = 1.0) -> tuple[list[list[int]], torch.Tensor]:
+    """One model call per step over every live hypothesis, a stable sort of the flattened candidates."""
+    V, P = table.shape[0], prompt.numel()
+    beams, sums = prompt[None, :], torch.zeros(1, dtype=table.dtype, device=table.device)
+    tokens, finished_sums, lengths = [], [], []
+    for step in range(1, max_new_tokens + 1):
+        candidates = (sums[:, None] + _beam_next_token_logprobs(beams, table, E, W)).reshape(-1)
+        order = torch.sort(candidates, descending=True, stable=True).indices[:beam_width]
+        grown = torch.cat((beams[order // V], (order % V)[:, None]), dim=1)
+        ended = order % V == eos
+        tokens += grown[ended, P:].tolist()
+        finished_sums.append(candidates[order][ended])
+        lengths += [step] * int(ended.sum())
+        beams, sums = grown[~ended], candidates[order][~ended]
+        if len(beams) == 0:
+            break
+    tokens += beams[:, P:].tolist()
+    finished_sums.append(sums)
+    lengths += [beams.shape[1] - P] * len(beams)
+    scores = torch.cat(finished_sums) / torch.tensor(lengths, dtype=table.dtype, device=table.device) ** length_penalty
+    best = torch.sort(scores, descending=True, stable=True).indices[:beam_width]
+    return [tokens[i] for i in best.tolist()], scores[best]

@@ -43,8 +43,10 @@ def test_wider_than_exhaustive(submission, device):
 
 
 @check(points=1)
-@pytest.mark.parametrize("seed", [141, 142, 143])
+@pytest.mark.parametrize("seed", [141, 145, 147, 149])
 def test_width_one_is_greedy(submission, device, seed):
+    # Greedy runs to the end (141), stops at an early EOS (145, 149: a refilled beam of one would
+    # go on past it and return a longer hypothesis), or at an EOS first (147).
     prompt, model = torch.tensor([0, 3], device=device), public.model_of(7, 4, seed=seed, device=device, eos=2,
                                                                          eos_bias=1.0)
     expected = public.greedy(prompt, model, eos=2, max_new_tokens=8, alpha=1.0)
