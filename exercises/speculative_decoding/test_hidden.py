@@ -171,6 +171,25 @@ def test_u_sample_zero_draws_first_possible_token(submission, device):
 
 
 @check(points=1)
+def test_u_sample_near_one_draws_last_possible_token(submission, device):
+    # u_sample within rounding of 1 (float32 probabilities: 1 - 1e-9 is 1 to them): the last token
+    # of non-zero probability, never a token of residual (or bonus probability) 0 after it. Row 0
+    # rejects into the residual [.3, .3, 0, 0] (normalised), row 1 accepts and draws the bonus
+    # from [.5, .5, 0, 0].
+    dtype = torch.float32
+    x = torch.tensor([[0], [1]], device=device)
+    q = torch.tensor([[[0.8, 0.1, 0.05, 0.05]], [[0.3, 0.5, 0.1, 0.1]]], dtype=dtype, device=device)
+    p = torch.tensor([[[0.5, 0.4, 0.05, 0.05], [0.25] * 4], [[0.2, 0.6, 0.1, 0.1], [0.5, 0.5, 0.0, 0.0]]],
+                     dtype=dtype, device=device)
+    ua = torch.tensor([[0.9], [0.5]], dtype=torch.float64, device=device)
+    expected = torch.tensor([[1, -1], [1, 1]], device=device)
+    for u in (1 - 1e-12, 1 - 1e-9):
+        us = torch.full((2,), u, dtype=torch.float64, device=device)
+        tokens, _ = public.call(submission, x, q, p, ua, us)
+        assert_tensor(tokens, expected, rtol=0, atol=0, what="tokens drawn with u_sample close to 1")
+
+
+@check(points=1)
 def test_float32_uniforms_with_float64_probabilities(submission, device):
     x, q, p, ua, us = public.random_case(12, 3, 20, seed=111, device=device)
     public.compare(submission, (x, q, p, ua.float(), us.float()), what=" for float32 uniforms", margin=1e-5)
