@@ -174,7 +174,7 @@ def test_u_sample_zero_draws_first_possible_token(submission, device):
 def test_u_sample_near_one_draws_last_possible_token(submission, device):
     # u_sample within rounding of 1 (float32 probabilities: 1 - 1e-9 is 1 to them): the last token
     # of non-zero probability, never a token of residual (or bonus probability) 0 after it. Row 0
-    # rejects into the residual [.3, .3, 0, 0] (normalised), row 1 accepts and draws the bonus
+    # rejects into the residual [0, .3, 0, 0], row 1 accepts and draws the bonus
     # from [.5, .5, 0, 0].
     dtype = torch.float32
     x = torch.tensor([[0], [1]], device=device)
