@@ -82,7 +82,7 @@ def beam_oracle(prompt, model, eos: int, width: int, max_new_tokens: int, alpha:
     """
     V = model[0].shape[0]
     live, done = [([], 0.0)], []
-    for step in range(1, max_new_tokens + 1):
+    for _ in range(max_new_tokens):
         cands = []
         for rank, (tokens, total) in enumerate(live):
             lp = logprobs_after(prompt, tokens, model)
@@ -91,7 +91,7 @@ def beam_oracle(prompt, model, eos: int, width: int, max_new_tokens: int, alpha:
         if margin and len(cands) > width and abs(cands[width - 1][0] - cands[width][0]) < margin * abs(cands[width][0]):
             raise AssertionError("check inputs too close to a pruning boundary")  # the check's bug
         kept = cands[:width]
-        done += [(c[3], c[0], step) for c in kept if c[2] == eos]
+        done += [(c[3], c[0], len(c[3])) for c in kept if c[2] == eos]
         if keep_full_beam:
             live = [(c[3], c[0]) for c in cands if c[2] != eos][:width]
         else:

@@ -5,19 +5,21 @@ statement's definition word for word. The hidden checks reuse them (this file sh
 release).
 """
 
+import math
+
 import torch
 
 from grader.checks import CheckFailure, assert_tensor, check, rand, randn
 
-NEG_INF = float("-inf")
+NEG_INF = -math.inf
 
 
 # Oracles ---------------------------------------------------------------------------------------
 
 def top_k_oracle(logits: torch.Tensor, k: int) -> torch.Tensor:
     """Token j survives when fewer than k tokens of its row have a strictly larger logit."""
-    if k == 0:
-        return logits.clone()
+    if k == 0:  # no filter: as if k were V
+        k = logits.shape[-1]
     larger = (logits[:, None, :] > logits[:, :, None]).sum(dim=-1)  # (B, V): #{i : z_i > z_j}
     return logits.masked_fill(larger >= k, NEG_INF)
 
@@ -41,8 +43,8 @@ def top_p_oracle(logits: torch.Tensor, p: float, margin: float = 1e-5) -> torch.
     least this far from p, so that no float rounding of an honest answer can flip a token.
     0 turns the assertion off (inputs whose boundaries are exact in floating point).
     """
-    if p >= 1.0:
-        return logits.clone()
+    if p >= 1.0:  # the whole distribution: as if p were beyond every mass above
+        p = math.inf
     above = mass_above(logits)
     finite = torch.isfinite(logits)
     if margin and bool(((above - p).abs() < margin)[finite].any()):
@@ -60,7 +62,7 @@ def cdf_oracle(logits: torch.Tensor, temperature: float, top_k: int, top_p: floa
 def sample_oracle(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
                   top_p: float = 1.0, margin: float = 1e-5) -> torch.Tensor:
     """The first index whose cumulative probability exceeds u (u is asserted ``margin`` away)."""
-    if temperature == 0:
+    if temperature == 0.0:  # greedy
         return torch.argmax(logits, dim=-1)
     cdf = cdf_oracle(logits, temperature, top_k, top_p)
     u64 = u.double()[:, None]
