@@ -385,3 +385,83 @@ def zero1_step(params: list[torch.Tensor], grads: list[torch.Tensor], states: li
         new_states.append({"exp_avg": m, "exp_avg_sq": v})
     pieces = torch.split(torch.cat(updated), [p.numel() for p in params])
     return [piece.view(p.shape) for piece, p in zip(pieces, params)], new_states
+
+
+
+# --- sampling ---
+
+def sample(logits: torch.Tensor, u: torch.Tensor, temperature: float = 1.0, top_k: int = 0,
+           top_p: float = 1.0) -> torch.Tensor:
+    """Temperature, top-k (ties kept), top-p (ties kept), then the first cumulative probability above u."""
+    if temperature == 0:
+        return torch.argmax(logits, dim=-1)
+    x = logits.float() if logits.dtype in (torch.float16, torch.bfloat16) else logits
+    x = x / temperature
+    V = x.shape[-1]
+    if 0 < top_k < V:
+        x = x.masked_fill(x < torch.topk(x, top_k, dim=-1).values[..., -1:], float("-inf"))
+    if top_p < 1.0:
+        sorted_x = torch.sort(x, dim=-1, descending=True).values
+        cumulative = torch.softmax(sorted_x, dim=-1).cumsum(dim=-1)
+        before = torch.cat((torch.zeros_like(cumulative[..., :1]), cumulative[..., :-1]), dim=-1)
+        n_keep = (before < top_p).sum(dim=-1, keepdim=True)
+        x = x.masked_fill(x < sorted_x.gather(-1, n_keep - 1), float("-inf"))
+    probs = torch.softmax(x, dim=-1)
+    index = (torch.cumsum(probs, dim=-1) <= u.to(probs.dtype)[:, None]).sum(dim=-1)
+    return torch.minimum(index, torch.cumsum(probs > 0, dim=-1).argmax(dim=-1))
+
+
+# --- speculative_decoding ---
+
+def speculative_accept(draft_tokens: torch.Tensor, draft_probs: torch.Tensor, target_probs: torch.Tensor,
+                       u_accept: torch.Tensor, u_sample: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Leading run of u·q(x) < p(x), then one inverse-CDF draw from norm(max(0, p_n − q_n)) (q_K = 0)."""
+    B, K = draft_tokens.shape
+    V = target_probs.shape[-1]
+    p_x = target_probs[:, :K].gather(-1, draft_tokens[..., None])[..., 0]
+    q_x = draft_probs.gather(-1, draft_tokens[..., None])[..., 0]
+    n = torch.cumprod((u_accept.to(p_x.dtype) * q_x < p_x).long(), dim=-1).sum(dim=-1)  # (B,)
+    at_n = n[:, None, None].expand(B, 1, V)
+    q_n = torch.cat((draft_probs, torch.zeros_like(draft_probs[:, :1])), dim=1).gather(1, at_n)
+    residual = (target_probs.gather(1, at_n) - q_n)[:, 0].clamp(min=0)  # (B, V)
+    cdf = torch.cumsum(residual, dim=-1)
+    index = (cdf <= u_sample.to(cdf.dtype)[:, None] * cdf[:, -1:]).sum(dim=-1)
+    new_token = torch.minimum(index, torch.cumsum(residual > 0, dim=-1).argmax(dim=-1))
+    positions = torch.arange(K + 1, device=draft_tokens.device)
+    drafts = torch.cat((draft_tokens, torch.full_like(draft_tokens[:, :1], -1)), dim=1)
+    tokens = torch.where(positions < n[:, None], drafts, torch.full_like(drafts, -1))
+    return torch.where(positions == n[:, None], new_token[:, None], tokens), n
+
+
+# --- beam_search ---
+
+def _beam_next_token_logprobs(prefixes: torch.Tensor, table: torch.Tensor, E: torch.Tensor,
+                              W: torch.Tensor) -> torch.Tensor:
+    """The beam_search exercise's model: log_softmax(table[last] + (sum of E over the prefix) @ W)."""
+    return torch.log_softmax(table[prefixes[:, -1]] + E[prefixes].sum(dim=1) @ W, dim=-1)
+
+
+def beam_search(prompt: torch.Tensor, table: torch.Tensor, E: torch.Tensor, W: torch.Tensor, eos: int,
+                beam_width: int, max_new_tokens: int,
+                length_penalty: float = 1.0) -> tuple[list[list[int]], torch.Tensor]:
+    """One model call per step over every live hypothesis, a stable sort of the flattened candidates."""
+    V, P = table.shape[0], prompt.numel()
+    beams, sums = prompt[None, :], torch.zeros(1, dtype=table.dtype, device=table.device)
+    tokens, finished_sums, lengths = [], [], []
+    for step in range(1, max_new_tokens + 1):
+        candidates = (sums[:, None] + _beam_next_token_logprobs(beams, table, E, W)).reshape(-1)
+        order = torch.sort(candidates, descending=True, stable=True).indices[:beam_width]
+        grown = torch.cat((beams[order // V], (order % V)[:, None]), dim=1)
+        ended = order % V == eos
+        tokens += grown[ended, P:].tolist()
+        finished_sums.append(candidates[order][ended])
+        lengths += [step] * int(ended.sum())
+        beams, sums = grown[~ended], candidates[order][~ended]
+        if len(beams) == 0:
+            break
+    tokens += beams[:, P:].tolist()
+    finished_sums.append(sums)
+    lengths += [beams.shape[1] - P] * len(beams)
+    scores = torch.cat(finished_sums) / torch.tensor(lengths, dtype=table.dtype, device=table.device) ** length_penalty
+    best = torch.sort(scores, descending=True, stable=True).indices[:beam_width]
+    return [tokens[i] for i in best.tolist()], scores[best]
