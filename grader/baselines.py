@@ -177,3 +177,23 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
                     block_size: int = 64) -> torch.Tensor:
     """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- gqa_decode ---
+
+def gqa_decode(x_t: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, Wq: torch.Tensor,
+               Wk: torch.Tensor, Wv: torch.Tensor, Wo: torch.Tensor, n_heads: int, n_kv_heads: int,
+               theta: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One token (B, 1, d_model) of grouped-query attention with RoPE at T_past over a (B, G, T_past, dh) cache."""
+    B, _, d_model = x_t.shape
+    dh = d_model // n_heads
+    q = (x_t @ Wq.T).view(B, n_heads, dh)
+    k, v = ((x_t @ W.T).view(B, n_kv_heads, 1, dh) for W in (Wk, Wv))
+    angle = cache_k.shape[2] * theta ** (-torch.arange(0, dh, 2, dtype=x_t.dtype, device=x_t.device) / dh)
+    cos, sin = angle.cos(), angle.sin()
+    q, k = (torch.stack((t[..., 0::2] * cos - t[..., 1::2] * sin, t[..., 0::2] * sin + t[..., 1::2] * cos),
+                        dim=-1).flatten(-2) for t in (q, k))
+    K, V = torch.cat((cache_k, k), dim=2), torch.cat((cache_v, v), dim=2)  # (B, G, T_past + 1, dh)
+    scores = q.view(B, n_kv_heads, n_heads // n_kv_heads, dh) @ K.transpose(-2, -1) * dh ** -0.5
+    out = torch.softmax(scores, dim=-1) @ V  # (B, G, group, dh)
+    return out.reshape(B, 1, d_model) @ Wo.T, K, V
