@@ -197,3 +197,26 @@ def gqa_decode(x_t: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, 
     scores = q.view(B, n_kv_heads, n_heads // n_kv_heads, dh) @ K.transpose(-2, -1) * dh ** -0.5
     out = torch.softmax(scores, dim=-1) @ V  # (B, G, group, dh)
     return out.reshape(B, 1, d_model) @ Wo.T, K, V
+
+
+# --- moe_router ---
+
+def moe_route(logits: torch.Tensor, k: int,
+              capacity_factor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top-k routing of (N, E) logits with capacity ceil(cf·N·k/E), first choices first, and the Switch aux loss."""
+    import math
+
+    N, E = logits.shape
+    capacity = math.ceil(capacity_factor * N * k / E)
+    probs = torch.softmax(logits, dim=-1)
+    top_p, expert = torch.topk(probs, k, dim=-1)  # (N, k)
+    flat = expert.T.reshape(-1)  # (k·N,) in priority order: rank, then token
+    counts = torch.bincount(flat, minlength=E)  # (E,)
+    order = torch.argsort(flat, stable=True)  # grouped by expert, priority order kept inside a group
+    rank = torch.empty_like(flat)
+    rank[order] = torch.arange(flat.numel(), device=flat.device) - (counts.cumsum(0) - counts)[flat[order]]
+    slot = rank.view(k, N).T
+    dropped = slot >= capacity
+    combine = torch.where(dropped, 0.0, top_p / top_p.sum(dim=-1, keepdim=True))
+    aux = E * (counts.to(logits.dtype) / N * probs.mean(dim=0)).sum()
+    return expert, torch.where(dropped, -1, slot), combine, dropped, aux
