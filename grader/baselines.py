@@ -220,3 +220,33 @@ def moe_route(logits: torch.Tensor, k: int,
     combine = torch.where(dropped, 0.0, top_p / top_p.sum(dim=-1, keepdim=True))
     aux = E * (counts.to(logits.dtype) / N * probs.mean(dim=0)).sum()
     return expert, torch.where(dropped, -1, slot), combine, dropped, aux
+
+
+# --- quantize_int4 ---
+
+NF4_LEVELS = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+              -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+              0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+              0.7229568362236023, 1.0]  # bitsandbytes get_4bit_type("nf4")
+
+
+def quantize_int4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int4 per group of the last dim (scale absmax / 7), two's complement nibbles, high nibble first."""
+    rows, cols = w.shape
+    g = w.reshape(rows, cols // group_size, group_size)
+    scale = g.abs().amax(dim=-1) / 7
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.round(g / safe[..., None]).clamp(-7, 7).to(torch.int8).reshape(rows, cols).view(torch.uint8) & 0x0F
+    return (q[:, 0::2] << 4) | q[:, 1::2], scale
+
+
+def quantize_nf4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest NF4 level of w / absmax per group (lower code on ties), high nibble first."""
+    rows, cols = w.shape
+    g = w.reshape(rows, cols // group_size, group_size)
+    absmax = g.abs().amax(dim=-1)
+    safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
+    x = (g / safe[..., None]).reshape(rows, cols)
+    levels = torch.tensor(NF4_LEVELS, dtype=w.dtype, device=w.device)
+    codes = torch.bucketize(x, (levels[1:] + levels[:-1]) / 2).to(torch.uint8)  # a midpoint goes to the lower code
+    return (codes[:, 0::2] << 4) | codes[:, 1::2], absmax
