@@ -465,3 +465,77 @@ def beam_search(prompt: torch.Tensor, table: torch.Tensor, E: torch.Tensor, W: t
     scores = torch.cat(finished_sums) / torch.tensor(lengths, dtype=table.dtype, device=table.device) ** length_penalty
     best = torch.sort(scores, descending=True, stable=True).indices[:beam_width]
     return [tokens[i] for i in best.tolist()], scores[best]
+
+
+
+# --- gqa_decode ---
+
+def gqa_decode(x_t: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, Wq: torch.Tensor,
+               Wk: torch.Tensor, Wv: torch.Tensor, Wo: torch.Tensor, n_heads: int, n_kv_heads: int,
+               theta: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One token (B, 1, d_model) of grouped-query attention with RoPE at T_past over a (B, G, T_past, dh) cache."""
+    B, _, d_model = x_t.shape
+    dh = d_model // n_heads
+    q = (x_t @ Wq.T).view(B, n_heads, dh)
+    k, v = ((x_t @ W.T).view(B, n_kv_heads, 1, dh) for W in (Wk, Wv))
+    angle = cache_k.shape[2] * theta ** (-torch.arange(0, dh, 2, dtype=x_t.dtype, device=x_t.device) / dh)
+    cos, sin = angle.cos(), angle.sin()
+    q, k = (torch.stack((t[..., 0::2] * cos - t[..., 1::2] * sin, t[..., 0::2] * sin + t[..., 1::2] * cos),
+                        dim=-1).flatten(-2) for t in (q, k))
+    K, V = torch.cat((cache_k, k), dim=2), torch.cat((cache_v, v), dim=2)  # (B, G, T_past + 1, dh)
+    scores = q.view(B, n_kv_heads, n_heads // n_kv_heads, dh) @ K.transpose(-2, -1) * dh ** -0.5
+    out = torch.softmax(scores, dim=-1) @ V  # (B, G, group, dh)
+    return out.reshape(B, 1, d_model) @ Wo.T, K, V
+
+
+# --- moe_router ---
+
+def moe_route(logits: torch.Tensor, k: int,
+              capacity_factor: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Top-k routing of (N, E) logits with capacity ceil(cf·N·k/E), first choices first, and the Switch aux loss."""
+    import math
+
+    N, E = logits.shape
+    capacity = math.ceil(capacity_factor * N * k / E)
+    probs = torch.softmax(logits, dim=-1)
+    top_p, expert = torch.topk(probs, k, dim=-1)  # (N, k)
+    flat = expert.T.reshape(-1)  # (k·N,) in priority order: rank, then token
+    counts = torch.bincount(flat, minlength=E)  # (E,)
+    order = torch.argsort(flat, stable=True)  # grouped by expert, priority order kept inside a group
+    rank = torch.empty_like(flat)
+    rank[order] = torch.arange(flat.numel(), device=flat.device) - (counts.cumsum(0) - counts)[flat[order]]
+    slot = rank.view(k, N).T
+    dropped = slot >= capacity
+    combine = torch.where(dropped, 0.0, top_p / top_p.sum(dim=-1, keepdim=True))
+    aux = E * (counts.to(logits.dtype) / N * probs.mean(dim=0)).sum()
+    return expert, torch.where(dropped, -1, slot), combine, dropped, aux
+
+
+# --- quantize_int4 ---
+
+NF4_LEVELS = [-1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635,
+              -0.18477343022823334, -0.09105003625154495, 0.0, 0.07958029955625534, 0.16093020141124725,
+              0.24611230194568634, 0.33791524171829224, 0.44070982933044434, 0.5626170039176941,
+              0.7229568362236023, 1.0]  # bitsandbytes get_4bit_type("nf4")
+
+
+def quantize_int4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Symmetric int4 per group of the last dim (scale absmax / 7), two's complement nibbles, high nibble first."""
+    rows, cols = w.shape
+    g = w.reshape(rows, cols // group_size, group_size)
+    scale = g.abs().amax(dim=-1) / 7
+    safe = torch.where(scale > 0, scale, torch.ones_like(scale))
+    q = torch.round(g / safe[..., None]).clamp(-7, 7).to(torch.int8).reshape(rows, cols).view(torch.uint8) & 0x0F
+    return (q[:, 0::2] << 4) | q[:, 1::2], scale
+
+
+def quantize_nf4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Nearest NF4 level of w / absmax per group (lower code on ties), high nibble first."""
+    rows, cols = w.shape
+    g = w.reshape(rows, cols // group_size, group_size)
+    absmax = g.abs().amax(dim=-1)
+    safe = torch.where(absmax > 0, absmax, torch.ones_like(absmax))
+    x = (g / safe[..., None]).reshape(rows, cols)
+    levels = torch.tensor(NF4_LEVELS, dtype=w.dtype, device=w.device)
+    codes = torch.bucketize(x, (levels[1:] + levels[:-1]) / 2).to(torch.uint8)  # a midpoint goes to the lower code
+    return (codes[:, 0::2] << 4) | codes[:, 1::2], absmax
