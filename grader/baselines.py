@@ -175,5 +175,9 @@ def lora_linear(x: torch.Tensor, W: torch.Tensor, A: torch.Tensor, B: torch.Tens
 
 def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
                     block_size: int = 64) -> torch.Tensor:
-    """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
+    """The library's fused attention, causal mask aligned bottom-right; block_size only shapes the student's tiles."""
+    Tq, Tk = q.shape[-2], k.shape[-2]
+    if causal and Tq != Tk:  # is_causal aligns top-left: query i of Tq sees keys up to Tk - Tq + i instead
+        mask = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
