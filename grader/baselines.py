@@ -181,3 +181,25 @@ def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: b
         mask = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)
         return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+
+
+# --- sft_dpo ---
+
+def sequence_logprobs(logits: torch.Tensor, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+    """Per-sequence sum of log_softmax(logits[:, t - 1])[tokens[:, t]] over response positions t >= 1."""
+    picked = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, tokens[:, 1:, None]).squeeze(-1)  # (B, T-1)
+    return torch.where(response_mask[:, 1:], picked, torch.zeros((), dtype=picked.dtype, device=picked.device)).sum(-1)
+
+
+def sft_loss(logits: torch.Tensor, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+    """Minus the response tokens' log-probs summed over the batch, divided by their number."""
+    return -sequence_logprobs(logits, tokens, response_mask).sum() / response_mask[:, 1:].sum()
+
+
+def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
+             ref_chosen_logps: torch.Tensor, ref_rejected_logps: torch.Tensor,
+             beta: float = 0.1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-mean logsigmoid(chosen_rewards - rejected_rewards) with the library log-sigmoid, and the rewards."""
+    chosen = beta * (policy_chosen_logps - ref_chosen_logps)
+    rejected = beta * (policy_rejected_logps - ref_rejected_logps)
+    return -torch.nn.functional.logsigmoid(chosen - rejected).mean(), chosen, rejected
