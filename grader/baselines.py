@@ -203,3 +203,26 @@ def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Ten
     chosen = beta * (policy_chosen_logps - ref_chosen_logps)
     rejected = beta * (policy_rejected_logps - ref_rejected_logps)
     return -torch.nn.functional.logsigmoid(chosen - rejected).mean(), chosen, rejected
+
+
+# --- grpo ---
+
+def group_advantages(rewards: torch.Tensor, group_size: int, eps: float = 1e-4) -> torch.Tensor:
+    """(r - group mean) / (unbiased group std + eps) over consecutive groups of group_size rewards."""
+    grouped = rewards.view(-1, group_size)
+    std, mean = torch.std_mean(grouped, dim=1, keepdim=True)
+    return ((grouped - mean) / (std + eps)).view(-1)
+
+
+def grpo_loss(logps: torch.Tensor, old_logps: torch.Tensor, ref_logps: torch.Tensor, advantages: torch.Tensor,
+              completion_mask: torch.Tensor, clip_eps: float = 0.2,
+              beta: float = 0.04) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped surrogate plus beta * k3 KL per token, mean over each completion's tokens, then over completions."""
+    ratio = torch.exp(logps - old_logps)
+    adv = advantages[:, None]
+    pg = -torch.minimum(ratio * adv, torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    diff = ref_logps - logps
+    kl = torch.exp(diff) - diff - 1.0
+    mask = completion_mask.to(logps.dtype)
+    lengths = mask.sum(dim=1)
+    return ((pg + beta * kl) * mask).sum(dim=1).div(lengths).mean(), (kl * mask).sum(dim=1).div(lengths).mean()
