@@ -19,7 +19,13 @@ def qkv(lead: tuple, tq: int, tk: int, d: int, dv: int, seed: int, dtype=torch.f
 
 
 def oracle(q, k, v, causal=False):
-    return F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+    # Causal masks align bottom-right: query i of Tq sees keys 0 .. Tk - Tq + i (is_causal=True would
+    # align them top-left when Tq != Tk, so the mask is built here).
+    if not causal:
+        return F.scaled_dot_product_attention(q, k, v)
+    tq, tk = q.shape[-2], k.shape[-2]
+    keep = torch.ones(tq, tk, dtype=torch.bool, device=q.device).tril(tk - tq)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)
 
 
 @check(points=1)
@@ -63,9 +69,10 @@ def test_causal(submission, device, dtype):
 
 
 @check(points=1)
-def test_causal_is_aligned_top_left(submission, device):
-    # Fewer queries than keys and more: query i sees keys 0..i in both cases.
-    for tq, tk, seed in ((6, 15, 1650), (17, 9, 1660)):
+def test_causal_is_aligned_bottom_right(submission, device):
+    # Fewer queries than keys (a chunk of new tokens after a cached prefix): query i sees keys
+    # 0 .. Tk - Tq + i; the offsets are not multiples of the block.
+    for tq, tk, seed in ((6, 15, 1650), (9, 26, 1660)):
         q, k, v = qkv((2,), tq, tk, 4, 5, seed=seed, dtype=torch.float64, device=device)
         assert_tensor(submission.flash_attention(q, k, v, causal=True, block_size=4), oracle(q, k, v, True),
                       **TOL[torch.float64], what=f"result for Tq={tq}, Tk={tk}")
@@ -102,7 +109,8 @@ def test_large_scores_stay_finite(submission, device, dtype):
 
 @check(points=1)
 def test_single_query(submission, device):
-    q, k, v = qkv((4,), 1, 33, 8, 8, seed=1710, device=device)  # one decoding step
+    # One decoding step: the newest query sees every key, causal or not (bottom-right alignment).
+    q, k, v = qkv((4,), 1, 33, 8, 8, seed=1710, device=device)
     for causal in (False, True):
         assert_tensor(submission.flash_attention(q, k, v, causal=causal, block_size=16), oracle(q, k, v, causal),
                       **TOL[torch.float32], what=f"result with causal={causal}")

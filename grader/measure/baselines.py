@@ -175,7 +175,11 @@ def lora_linear(x: torch.Tensor, W: torch.Tensor, A: torch.Tensor, B: torch.Tens
 
 def flash_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, causal: bool = False,
                     block_size: int = 64) -> torch.Tensor:
-    """The library's fused attention (top-left causal mask); block_size only shapes the student's tiles."""
+    """The library's fused attention, causal mask aligned bottom-right; block_size only shapes the student's tiles."""
+    Tq, Tk = q.shape[-2], k.shape[-2]
+    if causal and Tq != Tk:  # is_causal aligns top-left: query i of Tq sees keys up to Tk - Tq + i instead
+        mask = torch.ones(Tq, Tk, dtype=torch.bool, device=q.device).tril(Tk - Tq)
+        return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
 
 
@@ -539,3 +543,48 @@ def quantize_nf4(w: torch.Tensor, group_size: int) -> tuple[torch.Tensor, torch.
     levels = torch.tensor(NF4_LEVELS, dtype=w.dtype, device=w.device)
     codes = torch.bucketize(x, (levels[1:] + levels[:-1]) / 2).to(torch.uint8)  # a midpoint goes to the lower code
     return (codes[:, 0::2] << 4) | codes[:, 1::2], absmax
+
+
+# --- sft_dpo ---
+
+def sequence_logprobs(logits: torch.Tensor, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+    """Per-sequence sum of log_softmax(logits[:, t - 1])[tokens[:, t]] over response positions t >= 1."""
+    picked = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, tokens[:, 1:, None]).squeeze(-1)  # (B, T-1)
+    return torch.where(response_mask[:, 1:], picked, torch.zeros((), dtype=picked.dtype, device=picked.device)).sum(-1)
+
+
+def sft_loss(logits: torch.Tensor, tokens: torch.Tensor, response_mask: torch.Tensor) -> torch.Tensor:
+    """Minus the response tokens' log-probs summed over the batch, divided by their number."""
+    return -sequence_logprobs(logits, tokens, response_mask).sum() / response_mask[:, 1:].sum()
+
+
+def dpo_loss(policy_chosen_logps: torch.Tensor, policy_rejected_logps: torch.Tensor,
+             ref_chosen_logps: torch.Tensor, ref_rejected_logps: torch.Tensor,
+             beta: float = 0.1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-mean logsigmoid(chosen_rewards - rejected_rewards) with the library log-sigmoid, and the rewards."""
+    chosen = beta * (policy_chosen_logps - ref_chosen_logps)
+    rejected = beta * (policy_rejected_logps - ref_rejected_logps)
+    return -torch.nn.functional.logsigmoid(chosen - rejected).mean(), chosen, rejected
+
+
+# --- grpo ---
+
+def group_advantages(rewards: torch.Tensor, group_size: int, eps: float = 1e-4) -> torch.Tensor:
+    """(r - group mean) / (unbiased group std + eps) over consecutive groups of group_size rewards."""
+    grouped = rewards.view(-1, group_size)
+    std, mean = torch.std_mean(grouped, dim=1, keepdim=True)
+    return ((grouped - mean) / (std + eps)).view(-1)
+
+
+def grpo_loss(logps: torch.Tensor, old_logps: torch.Tensor, ref_logps: torch.Tensor, advantages: torch.Tensor,
+              completion_mask: torch.Tensor, clip_eps: float = 0.2,
+              beta: float = 0.04) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped surrogate plus beta * k3 KL per token, mean over each completion's tokens, then over completions."""
+    ratio = torch.exp(logps - old_logps)
+    adv = advantages[:, None]
+    pg = -torch.minimum(ratio * adv, torch.clamp(ratio, 1.0 - clip_eps, 1.0 + clip_eps) * adv)
+    diff = ref_logps - logps
+    kl = torch.exp(diff) - diff - 1.0
+    mask = completion_mask.to(logps.dtype)
+    lengths = mask.sum(dim=1)
+    return ((pg + beta * kl) * mask).sum(dim=1).div(lengths).mean(), (kl * mask).sum(dim=1).div(lengths).mean()
