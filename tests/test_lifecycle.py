@@ -98,7 +98,7 @@ def test_manifest_names_every_withheld_check_with_its_points(part_release, grade
         listed = {(r.name, r.kind, r.max_score, r.status, r.message) for r in not_run_results(e)}
         # Their own points (before an exercise's weight shares out), as the checks declare them.
         hidden = {(c.name, c.kind, c.points, "skipped", NOT_RUN) for c in inventory.checks[e.id] if c.hidden}
-        # Timing checks timed against grader/measure/baselines.py are withheld too, with their points.
+        # Timing checks timed against grader/measure/baselines/ are withheld too, with their points.
         private = {(t.get("name") or f"timing_{t['function']}", "timing", float(t.get("points", 1)), "skipped",
                     NOT_RUN)
                    for t in original.get(e.id).timing if str(t["baseline"]).startswith("grader.measure.baselines.")}

@@ -132,7 +132,7 @@ def test_probe_reads_a_v1_cgroup(tmp_path):
 
 
 def test_an_unimportable_reference_is_skipped_only_in_a_release():
-    # A student release leaves grader/baselines.py out; in the course itself a bad path is the grader's error.
+    # A student release leaves grader/measure/baselines/ out; in the course itself a bad path is the grader's error.
     plan = memory.MemoryPlan(function="f", template={"args": [], "kwargs": {}}, device="cpu", budget_bytes=MiB,
                              slack_bytes=MiB, reference="grader.no_such_module.f")
     unused = lambda *a, **k: pytest.fail("nothing should be fetched")  # noqa: E731

@@ -261,7 +261,7 @@ from grader.measure.baselines import normalize
 
 @requires_root
 def test_the_grader_baselines_are_out_of_reach_of_correctness_checks(grader, tmp_path):
-    # grader/baselines.py holds reference-like code for the timing checks; workers that answer
+    # grader/measure/baselines/ holds reference-like code for the timing checks; workers that answer
     # correctness checks see an empty file in its place.
     (tmp_path / "normalize").mkdir()
     (tmp_path / "normalize" / "normalize.py").write_text(BORROW)

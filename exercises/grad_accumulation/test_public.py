@@ -7,9 +7,8 @@ wrong loss is named rather than reported as a wrong accumulation.
 import torch
 import torch.nn.functional as F
 
-from grader.checks import CheckFailure, StudentError, assert_tensor, assert_tuple, check, randn
-from grader.plugin import MissingExercise
-from grader.sandbox import WorkerFailure
+from grader.checks import CheckFailure, MissingExercise, StudentError, WorkerFailure, assert_tensor, assert_tuple, \
+    check, randn
 
 NAMES = ("embed", "unembed", "bias")
 

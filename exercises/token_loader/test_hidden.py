@@ -11,8 +11,7 @@ import time
 import pytest
 import torch
 
-from grader.checks import CheckFailure, assert_scalar, assert_tensor, assert_tuple, check
-from grader.plugin import PLUGIN_KEY
+from grader.checks import CheckFailure, assert_scalar, assert_tensor, assert_tuple, check, skip_unless_timed
 
 EXACT = dict(rtol=0, atol=0)  # token ids: integers, compared exactly
 
@@ -199,13 +198,7 @@ def test_reads_only_the_windows(submission, device, request):
     # one (the call's round trip is the same for both). Measured: an honest answer 1.1-1.3x; loading
     # the whole file on every call (np.fromfile, even without a conversion) 12-18x. Budget 3x.
     # Timed like the [[timing]] checks: only for a correct answer, and not at all with --no-timing.
-    plugin = request.config.stash[PLUGIN_KEY]
-    if not plugin.settings.timing:
-        request.node.uncounted = True
-        pytest.skip("timing checks are off (--no-timing)")
-    passed, failed = plugin.correctness_passed("token_loader")
-    if not passed:
-        pytest.skip(f"not timed: {failed} correctness check(s) failed; speed counts only for a correct answer")
+    skip_unless_timed(request, "token_loader")
     budget = 3.0
     gen = torch.Generator().manual_seed(13)
     # int16 holds ids below 32768 in half the bytes of int32: 32 MB to send for 2^24 tokens.

@@ -29,6 +29,12 @@ class Exercise:
     depends: tuple[str, ...] = ()
     summary: str = ""
     weight: float | None = None  # the points its correctness checks are worth in all (scaled to it)
+    provided: tuple[str, ...] = ()  # functions the stub gives ready-made that checks may call or time
+
+    @property
+    def callable(self) -> tuple[str, ...]:
+        """What checks and budgets may call: the functions students write and the ones provided."""
+        return self.functions + tuple(f for f in self.provided if f not in self.functions)
 
     @property
     def stub(self) -> Path:
@@ -111,7 +117,13 @@ def load_exercise(path: Path, tracks: tuple[str, ...]) -> Exercise:
         path=path, functions=tuple(functions), forbidden=dict(meta.get("forbidden", {})),
         timing=tuple(meta.get("timing", ())), memory=tuple(meta.get("memory", ())),
         depends=tuple(meta.get("depends", ())), summary=str(meta.get("summary", "")),
-        weight=float(weight) if weight is not None else None)
+        weight=float(weight) if weight is not None else None, provided=_names(meta.get("provided", []), path))
+
+
+def _names(value, path: Path) -> tuple[str, ...]:
+    if not (isinstance(value, list) and all(isinstance(v, str) for v in value)):
+        raise GraderError(f"invalid provided {value!r} in {path / 'exercise.toml'} (a list of function names)")
+    return tuple(value)
 
 
 def load_course(root: Path) -> Course:

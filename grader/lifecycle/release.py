@@ -2,7 +2,7 @@
 
 The release holds the stubs, statements, public checks and metadata of every exercise, the grader
 package, ``pyproject.toml`` (marked ``release = true``), ``constraints.txt`` and a student README.
-Hidden checks, ``solutions/``, ``tests/`` and ``grader/baselines.py`` (hand-written timing baselines
+Hidden checks, ``solutions/``, ``tests/`` and ``grader/measure/baselines/`` (hand-written timing baselines
 are reference answers too) stay behind; each exercise gets ``hidden.toml`` instead, naming its
 hidden checks and the timing checks that need those baselines, with their points, so that
 ``grade`` in the release lists them as not run.
@@ -28,7 +28,7 @@ from grader.lifecycle.leaks import Leak, find_leaks
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", MANIFEST}
 # Hand-written timing baselines are reference answers in all but name: they stay with the instructor,
 # and the timing checks that need them are named in hidden.toml and run on submission only.
-PRIVATE_MODULES = {"baselines.py"}
+PRIVATE_MODULES = {"baselines"}  # grader/measure/baselines/
 PRIVATE_BASELINE = "grader.measure.baselines."
 COURSE_FILES = ("constraints.txt", "LICENSE", "LICENSE.txt", "LICENSE.md")
 
@@ -44,7 +44,7 @@ class Release:
 # Hidden-check manifests ---------------------------------------------------------------------
 
 def private_timing(exercise: Exercise) -> list[int]:
-    """Indices of the ``[[timing]]`` tables whose baseline lives in ``grader.baselines``."""
+    """Indices of the ``[[timing]]`` tables whose baseline lives in ``grader.measure.baselines``."""
     return [i for i, t in enumerate(exercise.timing)
             if isinstance(t, dict) and str(t.get("baseline", "")).startswith(PRIVATE_BASELINE)]
 

@@ -104,9 +104,9 @@ def parse_tables(exercise: Exercise) -> list[MemoryBudget]:
             if key not in table:
                 raise GraderError(f"missing {key!r} in {where}")
         function = table["function"]
-        if function not in exercise.functions:
+        if function not in exercise.callable:
             raise GraderError(f"invalid function {function!r} in {where} (the exercise defines "
-                              f"{', '.join(exercise.functions)})")
+                              f"{', '.join(exercise.callable)})")
         args, kwargs = table["args"], table.get("kwargs", {})
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise GraderError(f"invalid args or kwargs in {where} (a list and a table)")
@@ -340,7 +340,7 @@ def _verify(request, plan: MemoryPlan, release: bool) -> bool | str | None:
     try:
         reference = draw.resolve(plan.reference)
     except (ImportError, AttributeError):
-        if release:  # a student release leaves grader/baselines.py out: the result is checked on submission
+        if release:  # a student release leaves grader/measure/baselines/ out: the result is checked on submission
             return None
         raise GraderError(f"the memory check's reference {plan.reference!r} cannot be imported") from None
     actual = request("memory_fetch")

@@ -97,9 +97,9 @@ def parse_tables(exercise: Exercise) -> list[Budget]:
             if key not in table:
                 raise GraderError(f"missing {key!r} in {where}")
         function, baseline = table["function"], table["baseline"]
-        if function not in exercise.functions:
+        if function not in exercise.callable:
             raise GraderError(f"invalid function {function!r} in {where} (the exercise defines "
-                              f"{', '.join(exercise.functions)})")
+                              f"{', '.join(exercise.callable)})")
         try:
             if not callable(resolve(str(baseline))):
                 raise ImportError(baseline)

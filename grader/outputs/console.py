@@ -1,13 +1,15 @@
 """The rich console report. Writers never score: they render a Report as it is.
 
-The first screen is one line per exercise, by track, with each track's total; below it (above, in
-reading order) the check-by-check table of every exercise that was attempted and is not yet fully
-passed, of every exercise named with ``-e``, and of all of them with ``--verbose``.
+The report ends with its summary: a line per track with the track's total and a line per exercise
+(a track that nobody started yet is one line naming its exercises). Above it comes the check-by-check
+table of every exercise that was attempted and is not yet fully passed, of every exercise named with
+``-e``, and of all of them with ``--verbose`` (which also lists every exercise of an unstarted track).
 """
 
 from __future__ import annotations
 
 from rich.console import Console
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -19,7 +21,8 @@ FAILING = ("failed", "error", "timeout")
 
 
 def points(score: float, max_score: float) -> str:
-    return f"{score:.4g}/{max_score:.4g}"
+    """``4.1/6``: points as people read them, to two decimals at most (the JSON report has them exact)."""
+    return f"{round(score, 2):g}/{round(max_score, 2):g}"
 
 
 def track_title(track: str) -> str:
@@ -51,7 +54,7 @@ def status_text(ex: ExerciseResult) -> tuple[str, str]:
         return "cannot be graded", "magenta"
     failing = sum(1 for c in ex.checks if c.status in FAILING)
     if failing:
-        return f"failing {failing} of {sum(1 for c in ex.checks if c.status != 'skipped')} checks", "red"
+        return f"failing {failing} of {sum(1 for c in ex.checks if c.status != 'skipped')}", "red"
     if ex.max_score > 0 and ex.score >= ex.max_score:
         return "passing", "green"
     return "passing what ran", "yellow"
@@ -76,7 +79,7 @@ def write_console(report: Report, console: Console, verbose: bool = False, named
         if verbose and ex.attempted or ex.id in named or (ex.attempted and not full):
             _write_checks(ex, console)
     console.print()
-    _write_summary(report, console)
+    _write_summary(report, console, verbose)
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
     console.print(Text.assemble(("Total ", "bold"), (points(report.score, report.max_score), "bold"),
                                 f"  ({pct:.1f}%)  in {report.duration_s:.1f} s"))
@@ -84,30 +87,39 @@ def write_console(report: Report, console: Console, verbose: bool = False, named
         console.print(Text("isolation: " + ", ".join(report.isolation), style="dim"))
 
 
-def _write_summary(report: Report, console: Console) -> None:
+def _summary_table() -> Table:
     table = Table(show_header=False, box=None, pad_edge=False, expand=False)
     table.add_column(width=2, no_wrap=True)
-    table.add_column(no_wrap=True, overflow="ellipsis", max_width=46)
-    table.add_column(no_wrap=True, style="dim")
-    table.add_column(justify="right", no_wrap=True)
-    table.add_column(overflow="fold")
+    table.add_column(width=28, no_wrap=True, overflow="ellipsis")
+    table.add_column(width=16, no_wrap=True, overflow="ellipsis", style="dim")
+    table.add_column(width=9, justify="right", no_wrap=True)
+    table.add_column(overflow="fold", min_width=14)
+    return table
+
+
+def _write_summary(report: Report, console: Console, verbose: bool = False) -> None:
+    """A line per track with its total, then a line per exercise; a track nobody started yet shows
+    its exercises' ids on one wrapped line instead (all of them with ``verbose``)."""
     tracks: dict[str, list[ExerciseResult]] = {}
     for ex in report.exercises:
         tracks.setdefault(ex.track, []).append(ex)
-    for i, (track, exercises) in enumerate(tracks.items()):
-        if i:
-            table.add_row("", "", "", "", "")
+    for track, exercises in tracks.items():
+        table = _summary_table()
         score, top = sum(e.score for e in exercises), sum(e.max_score for e in exercises)
         started = sum(1 for e in exercises if e.attempted)
+        collapsed = not started and not verbose and len(tracks) > 1
         table.add_row("", Text(track_title(track), style="bold"), "", Text(points(score, top), style="bold"),
-                      Text(f"{started} of {len(exercises)} started", style="dim"))
-        for ex in exercises:
-            mark, style = _mark(ex)
-            status, status_style = status_text(ex)
-            table.add_row(Text(mark, style=style), ex.title, ex.id,
-                          Text(points(ex.score, ex.max_score), style=style if ex.attempted else "dim"),
-                          Text(status, style=status_style))
-    console.print(table)
+                      Text("not started" if collapsed else f"{started} of {len(exercises)} started", style="dim"))
+        if not collapsed:
+            for ex in exercises:
+                mark, style = _mark(ex)
+                status, status_style = status_text(ex)
+                table.add_row(Text(mark, style=style), ex.title, ex.id,
+                              Text(points(ex.score, ex.max_score), style=style if ex.attempted else "dim"),
+                              Text(status, style=status_style))
+        console.print(table)
+        if collapsed:
+            console.print(Padding(Text(", ".join(e.id for e in exercises), style="dim"), (0, 0, 0, 4)))
 
 
 def _write_checks(ex: ExerciseResult, console: Console) -> None:

@@ -42,6 +42,7 @@ from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, MODE
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
 BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
                 "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
+_INHERITED = object()  # what a patched class had of its own ``__init__``: nothing
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the grader package
 OPS_FILE = os.path.join(os.path.dirname(torch.__file__), "_ops.py")  # OpOverload.__call__ and redispatch
@@ -218,6 +219,10 @@ class Guard:
 
         forbidden.__name__ = getattr(original, "__name__", attr)
         forbidden.__qualname__ = getattr(original, "__qualname__", attr)
+        try:  # what torch reads off its own functions (``__wrapped__`` of a context manager, say) stays readable
+            forbidden.__dict__.update(vars(original))
+        except TypeError:
+            pass
         self._set(owner, attr, forbidden, original)
 
     def _patch_module(self, dotted: str) -> None:
@@ -242,15 +247,26 @@ class Guard:
                     self._patch_attr(f"{mod_name}.{name}", obj)
 
     def _patch_class(self, cls: type, dotted: str) -> None:
-        original = cls.__init__
+        """Refuse to build ``cls`` where forbidden; elsewhere its own ``__init__`` runs, or the next one
+        up its MRO, looked up at each call (a class that only has ``__new__``, such as
+        ``nn.Parameter``, must not reach ``object.__init__`` with arguments)."""
+        own = cls.__dict__.get("__init__")
         guard = self
 
         def __init__(self, *args, **kwargs):
             if guard._enforcing(dotted):
                 raise guard._deny(dotted)
-            original(self, *args, **kwargs)
+            if own is not None:
+                return own(self, *args, **kwargs)
+            for base in cls.__mro__[1:]:
+                inherited = base.__dict__.get("__init__")
+                if inherited is not None:
+                    if inherited is not object.__init__:
+                        inherited(self, *args, **kwargs)
+                    return None
+            return None
 
-        self._set(cls, "__init__", __init__, original)
+        self._set(cls, "__init__", __init__, own if own is not None else _INHERITED)
 
     def _patch_breaker(self, dotted: str) -> None:
         owner_name, _, attr = dotted.rpartition(".")
@@ -365,7 +381,10 @@ class Guard:
         """Undo every patch (used only by the zygote after its warm-up)."""
         self._unregister_kernels()
         for owner, attr, _, original in reversed(self._patched):
-            setattr(owner, attr, original)
+            if original is _INHERITED:
+                delattr(owner, attr)
+            else:
+                setattr(owner, attr, original)
         self._patched.clear()
 
     # Policy ------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from grader.sandbox.zygote import Zygote, scrub_env
 
 UID_BASE = 200_000
 PACKAGE = Path(__file__).resolve().parents[1]  # the grader package, visible to workers
-BASELINES = PACKAGE / "measure" / "baselines.py"
+BASELINES = PACKAGE / "measure" / "baselines"  # reference-like code: hidden from correctness workers
 SYSTEM_DIRS = ("/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc/ld.so.cache", "/etc/alternatives",
                "/etc/localtime", "/etc/passwd", "/etc/group", "/etc/nsswitch.conf")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/urandom", "/dev/random", "/dev/full")
@@ -166,7 +166,7 @@ class Sandbox:
         imported yet: ``WorkerHandle.switch`` imports an exercise when it is first served.
         ``extra`` joins the worker's config (e.g. ``timing``: the baselines to capture before import);
         ``limits`` replaces the sandbox's limits for this worker. ``baselines=False`` hides
-        ``grader/measure/baselines.py`` (reference-like code the timing checks run) from a worker that
+        ``grader/measure/baselines/`` (reference-like code the timing checks run) from a worker that
         only answers correctness checks.
         """
         limits = limits or self.limits
