@@ -1,19 +1,30 @@
-"""Seconds per student: ``grade batch`` against one ``grade`` process per student, and one ``grade``
-against an in-process floor (torch imported, the same checks run, student code called directly).
+"""Grading speed at the size users work at: the whole course, a mixed class, a hang among them.
 
-    .venv/bin/python benchmarks/batch.py                       # 40 students of sigmoid, 2 workers
-    .venv/bin/python benchmarks/batch.py --students 80 --sample 6 -e sigmoid -e softmax
+    .venv/bin/python benchmarks/batch.py                  # a class of 24 on the whole course, 2 workers
+    .venv/bin/python benchmarks/batch.py --students 52 --selfcheck
 
-Every number is the wall-clock time of a fresh process, start-up included, so the batch's figure is
-what an instructor waits for. The class cycles through the reference answer, the stub and the wrong
-answers of the chosen exercises. Timing checks are off throughout (they measure the student, not the
-grader). Not run in CI.
+Printed side by side, from one run (timing checks off except in the first `grade`):
+
+- the first `grade` on a fresh copy (every exercise still the stub, timing on), and its lines;
+- `grade -s SEED5` (the five seed exercises answered) and the same with `-e` for the five, each
+  against the in-process floor of those five exercises (a fresh process that imports torch and
+  runs the same checks under plain pytest, calling the student's code directly, no isolation);
+- a student whose sigmoid never returns (`-e sigmoid`);
+- `grade batch --workers N` of the class against one `grade` process per student (every kind of
+  student timed once, weighted by how many the class holds), and against the floor of each
+  student's checks in one warm process, divided by the workers;
+- with --selfcheck, `grade selfcheck` of the whole course.
+
+The class cycles through: every exercise answered, the seed five only, nothing, wrong answers
+everywhere, and the seed five with a sigmoid that hangs or an adam step that crashes its worker.
+The floor cannot run a hang or a crash in-process, so those exercises are left out of it (what the
+grader spends on them is its limit, not overhead). Every number is a wall-clock time; the ratios
+are what to read on a shared machine. Not run in CI.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -22,38 +33,72 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+SEED = ["sigmoid", "mlp_forward", "bce_loss", "mlp_backward", "adam"]
+KINDS = ["all", "seed5", "none", "wrong", "seed5", "all", "hang", "wrong", "seed5", "none", "crash", "seed5"]
+HANG = "def sigmoid(x):\n    while True:\n        pass\n"
+CRASH = "import os\n\n\ndef adam_step(*args, **kwargs):\n    os._exit(3)\n"
 
 
-def make_class(folder: Path, exercises: list[str], students: int) -> list[Path]:
-    """``students`` submissions: answer i of each exercise cycles through solution, stub, wrong answers."""
-    variants = {e: [ROOT / "solutions" / e / f"{e}.py", ROOT / "exercises" / e / f"{e}.py",
-                    *sorted((ROOT / "tests" / "wrong_answers" / e).glob("*.py"))] for e in exercises}
-    out = []
-    for i in range(students):
-        sub = folder / f"student{i:03d}"
-        for e in exercises:
-            (sub / e).mkdir(parents=True)
-            shutil.copy(variants[e][i % len(variants[e])], sub / e / f"{e}.py")
-        out.append(sub)
-    return out
+def course_ids() -> list[str]:
+    return sorted(p.parent.name for p in (ROOT / "exercises").glob("*/exercise.toml"))
 
 
-def wall(cmd: list[str]) -> float:
+def depends(exercise: str) -> list[str]:
+    meta = tomllib.loads((ROOT / "exercises" / exercise / "exercise.toml").read_text())
+    return list(meta.get("depends", ()))
+
+
+def make_student(folder: Path, kind: str, index: int) -> tuple[Path, list[str]]:
+    """A submission of ``kind``; the exercises the floor can run for it (attempted, neither hanging nor crashing)."""
+    folder.mkdir(parents=True)
+    ids = course_ids()
+    answered = ids if kind in ("all", "wrong") else SEED if kind in ("seed5", "hang", "crash") else []
+    for e in answered:
+        source = ROOT / "solutions" / e / f"{e}.py"
+        wrong = sorted((ROOT / "tests" / "wrong_answers" / e).glob("*.py"))
+        if kind == "wrong" and wrong:
+            source = wrong[index % len(wrong)]
+        (folder / e).mkdir()
+        shutil.copy(source, folder / e / f"{e}.py")
+    for e in answered:  # what the answers import from other exercises comes along, as a student would have it
+        for d in depends(e):
+            if not (folder / d).exists():
+                shutil.copytree(ROOT / "solutions" / d, folder / d)
+    runnable = list(answered)
+    if kind == "hang":
+        (folder / "sigmoid" / "sigmoid.py").write_text(HANG)
+        runnable.remove("sigmoid")
+    if kind == "crash":
+        (folder / "adam" / "adam.py").write_text(CRASH)
+        runnable.remove("adam")
+    return folder, runnable
+
+
+def wall(cmd: list[str], cwd: Path = ROOT) -> tuple[float, str]:
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if done.returncode != 0:
+    done = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                          env={**os.environ, "COLUMNS": "100"})
+    if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout[-3000:]}")
-    return time.perf_counter() - t0
+    return time.perf_counter() - t0, done.stdout
 
 
-def floor(submission: Path, exercises: list[str]) -> None:
-    """The in-process floor: import torch and run the same checks, calling the student's code directly."""
+# The in-process floor ------------------------------------------------------------------------------
+
+def run_checks(submission: Path, exercises: list[str]) -> None:
+    """Run the exercises' checks under plain pytest in this process, calling the student's code directly."""
+    import importlib.util
+
     import pytest
-    import torch  # noqa: F401 - the cost every grader pays once
+    import torch
 
+    for name in [n for n in sys.modules if n.split(".")[0] in set(course_ids())]:
+        del sys.modules[name]  # each student's modules, and the checks, afresh
+    sys.path[:0] = [str(submission / e) for e in sorted(os.listdir(submission))]
     modules = {}
     for e in exercises:
         spec = importlib.util.spec_from_file_location(e, submission / e / f"{e}.py")
@@ -68,7 +113,7 @@ def floor(submission: Path, exercises: list[str]) -> None:
         """The ``submission`` fixture without a sandbox: attribute access is the student's function."""
 
         def __init__(self, exercise: str):
-            self._module = modules.get(exercise)
+            self._module = modules.get(exercise) or sys.modules.get(exercise)
 
         def __getattr__(self, name):
             return getattr(self._module, name)
@@ -95,47 +140,108 @@ def floor(submission: Path, exercises: list[str]) -> None:
             return torch.device("cpu")
 
     paths = [str(p) for e in exercises for p in sorted((ROOT / "exercises" / e).glob("test_*.py"))]
+    if not paths:
+        return
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    pytest.main(["-c", str(ROOT / "grader" / "pytest-grade.ini"), "--rootdir", str(ROOT / "exercises"),
+    pytest.main(["-c", str(ROOT / "grader" / "grading" / "pytest-grade.ini"), "--rootdir", str(ROOT / "exercises"),
                  "--import-mode=importlib", "-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:terminal",
                  *paths], plugins=[Plugin()])
 
 
+def floor_main(plan: Path) -> None:
+    """``--floor PLAN``: a fresh process; with ``warm``, time each student after a warm-up, else once."""
+    job = json.loads(plan.read_text())
+    import torch
+
+    torch.set_num_threads(1)  # as the grader's workers run
+    if not job["warm"]:
+        (submission, exercises), = job["students"]
+        run_checks(Path(submission), exercises)
+        return
+    times = []
+    run_checks(Path(job["students"][0][0]), job["students"][0][1])  # warm-up: imports, first-use costs
+    for submission, exercises in job["students"]:
+        t0 = time.perf_counter()
+        run_checks(Path(submission), exercises)
+        times.append(time.perf_counter() - t0)
+    Path(job["out"]).write_text(json.dumps(times))
+
+
+def floor_cold(tmp: Path, submission: Path, exercises: list[str]) -> float:
+    plan = tmp / "plan.json"
+    plan.write_text(json.dumps({"warm": False, "students": [[str(submission), exercises]]}))
+    return wall([sys.executable, __file__, "--floor", str(plan)])[0]
+
+
+def floor_warm(tmp: Path, students: list[tuple[Path, list[str]]]) -> list[float]:
+    plan, out = tmp / "warm.json", tmp / "warm-times.json"
+    plan.write_text(json.dumps({"warm": True, "out": str(out), "students": [[str(s), e] for s, e in students]}))
+    wall([sys.executable, __file__, "--floor", str(plan)])
+    return json.loads(out.read_text())
+
+
+# The run ---------------------------------------------------------------------------------------------
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--students", type=int, default=40, help="students in the batch")
-    parser.add_argument("--sample", type=int, default=4, help="students graded one process each")
+    parser.add_argument("--students", type=int, default=24, help="students in the class")
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
-    parser.add_argument("-e", "--exercise", action="append", help="exercise id (repeatable; default sigmoid)")
+    parser.add_argument("--selfcheck", action="store_true", help="also time `grade selfcheck` of the whole course")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    exercises = args.exercise or ["sigmoid"]
     if args.floor:
-        floor(args.floor, exercises)
+        floor_main(args.floor)
         return
-    py = sys.executable
-    sel = [x for e in exercises for x in ("-e", e)] + ["--no-timing"]
-    with tempfile.TemporaryDirectory(prefix="grade-bench-") as tmp:
-        subs = make_class(Path(tmp) / "class", exercises, args.students)
+    py, grade = sys.executable, [sys.executable, "-m", "grader"]
+    rows: list[tuple[str, str, str]] = []
+    with tempfile.TemporaryDirectory(prefix="grade-bench-") as name:
+        tmp = Path(name)
         wall([py, "-c", "import torch"])  # warm the page cache for every measurement alike
-        batch = wall([py, "-m", "grader", "batch", str(Path(tmp) / "class"), "--out", str(Path(tmp) / "out"),
-                      "--workers", str(args.workers), *sel])
-        inside = statistics.median(json.loads(p.read_text())["duration_s"]
-                                   for p in (Path(tmp) / "out" / "reports").glob("*.json"))
-        sample = subs[: args.sample]
-        single = [wall([py, "-m", "grader", "-s", str(s), *sel]) for s in sample]
-        floors = [wall([py, __file__, "--floor", str(s), *[x for e in exercises for x in ("-e", e)]]) for s in sample]
-    per_batch, per_process, per_floor = batch / args.students, statistics.median(single), statistics.median(floors)
+        first, output = wall(grade)
+        rows.append(("first `grade` on a fresh copy (stubs, timing on)", f"{first:.2f} s",
+                     f"{len(output.splitlines())} lines (goal <= 4 s, one screen)"))
+
+        seed, _ = make_student(tmp / "seed5", "seed5", 0)
+        sel = [x for e in SEED for x in ("-e", e)]
+        floor5 = statistics.median(floor_cold(tmp, seed, SEED) for _ in range(3))
+        whole = statistics.median(wall([*grade, "-s", str(seed), "--no-timing"])[0] for _ in range(3))
+        only5 = statistics.median(wall([*grade, "-s", str(seed), "--no-timing", *sel])[0] for _ in range(3))
+        rows.append(("in-process floor of the seed five (fresh process)", f"{floor5:.2f} s", ""))
+        rows.append(("`grade -s SEED5 --no-timing`", f"{whole:.2f} s", f"{whole / floor5:.2f}x the floor (goal <= 1.3x)"))
+        rows.append(("`grade -s SEED5 --no-timing -e` the five", f"{only5:.2f} s",
+                     f"{only5 / floor5:.2f}x the floor (goal <= 1.3x)"))
+
+        hang, _ = make_student(tmp / "hang", "hang", 0)
+        hung = wall([*grade, "-s", str(hang), "--no-timing", "-e", "sigmoid"])[0]
+        rows.append(("a sigmoid that never returns, `-e sigmoid`", f"{hung:.2f} s", "goal <= 10 s"))
+
+        cls = tmp / "class"
+        students = [make_student(cls / f"s{i:03d}-{KINDS[i % len(KINDS)]}", KINDS[i % len(KINDS)], i)
+                    for i in range(args.students)]
+        batch = wall([*grade, "batch", str(cls), "--out", str(tmp / "out"), "--workers", str(args.workers),
+                      "--no-timing"])[0] / args.students
+        kinds = sorted(set(KINDS[i % len(KINDS)] for i in range(args.students)))
+        one = {k: wall([*grade, "-s", str(next(s for s, _ in students if s.name.endswith(f"-{k}"))),
+                        "--no-timing"])[0] for k in kinds}
+        per_process = statistics.fmean(one[KINDS[i % len(KINDS)]] for i in range(args.students))
+        floors = floor_warm(tmp, students)
+        per_floor = statistics.fmean(floors)
+        rows.append((f"`grade batch --workers {args.workers}`, {args.students} students", f"{batch:.2f} s/student", ""))
+        rows.append(("one `grade` process per student (each kind once, weighted)", f"{per_process:.2f} s/student",
+                     f"the batch is {per_process / batch:.1f}x faster (goal 4-5x)"))
+        rows.append(("floor of each student's checks, one warm process", f"{per_floor:.2f} s/student",
+                     f"batch = {batch / (per_floor / args.workers):.2f}x floor/workers (goal <= 1.5x)"))
+        inside = [json.loads(p.read_text())["duration_s"] for p in (tmp / "out" / "reports").glob("*.json")]
+        rows.append(("  one student inside the batch (median duration_s)", f"{statistics.median(inside):.2f} s", ""))
+        if args.selfcheck:
+            checked, output = wall([*grade, "selfcheck"])
+            rows.append(("`grade selfcheck` of the whole course", f"{checked:.0f} s",
+                         (output.strip().splitlines() or [""])[-1][:60] + " (goal <= 300 s)"))
     load = os.getloadavg()[0]
-    print(f"{args.students} students of {', '.join(exercises)}, timing off; {len(os.sched_getaffinity(0))} cores, "
-          f"load average {load:.1f} at the end")
-    print(f"{'':44}{'s/student':>10}")
-    print(f"{f'grade batch --workers {args.workers} ({args.students} students)':44}{per_batch:>10.3f}")
-    print(f"{f'one grade process per student (median of {len(sample)})':44}{per_process:>10.3f}")
-    print(f"{'  speed-up of the batch':44}{per_process / per_batch:>9.1f}x   (goal >= 10x)")
-    print(f"{'  one student inside the batch (median)':44}{inside:>10.3f}   (start-up excluded, per worker)")
-    print(f"{f'in-process floor, no isolation (median of {len(sample)})':44}{per_floor:>10.3f}")
-    print(f"{'  one grade over the floor':44}{per_process / per_floor:>9.2f}x   (goal <= 1.3x)")
+    print(f"{len(course_ids())} exercises; {len(os.sched_getaffinity(0))} cores; load average {load:.1f} at the end")
+    width = max(len(r[0]) for r in rows) + 2
+    for what, value, note in rows:
+        print(f"{what:<{width}}{value:>16}   {note}")
 
 
 if __name__ == "__main__":

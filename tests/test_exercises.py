@@ -98,3 +98,15 @@ def test_every_case_has_a_docstring():
     for case in _wrong_cases():
         text = case.read_text() if case.is_file() else "".join(p.read_text() for p in case.rglob("*.py"))
         assert '"""' in text, f"{case} should say in a docstring which mistake it makes"
+
+
+@pytest.mark.parametrize("exercise", _ids())
+def test_reference_call_times_are_current(course, exercise):
+    """Each check's call limit comes from reference_times.toml: it must match the checks as they are."""
+    from grader.course import reference
+
+    e = course.get(exercise)
+    assert reference.current(e, "cpu"), (f"{exercise}/reference_times.toml is missing or out of date: run "
+                                         f"grade selfcheck -e {exercise} --no-timing --max-mutants 0")
+    times = reference.load(e, "cpu")
+    assert times and all(0 <= t < 30 for t in times.values())

@@ -10,8 +10,8 @@ HALF = (torch.float16, torch.bfloat16)
 
 def oracle(logits: torch.Tensor, labels: torch.Tensor, ignore_index: int = -100):
     """torch's mean cross-entropy on the shifted, flattened tensors (half logits upcast), and its exp."""
-    V = logits.shape[-1]
-    scored = logits[:, :-1].reshape(-1, V)  # position t predicts label t + 1
+    vocab = logits.shape[-1]
+    scored = logits[:, :-1].reshape(-1, vocab)  # position t predicts label t + 1
     if scored.dtype in HALF:
         scored = scored.float()
     loss = F.cross_entropy(scored, labels[:, 1:].reshape(-1), ignore_index=ignore_index)  # NaN when nothing is real

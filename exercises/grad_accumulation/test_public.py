@@ -35,8 +35,8 @@ def full_batch_loss(params: dict, batch: list, ignore_index: int) -> torch.Tenso
     """torch's mean cross-entropy over every real target of the whole batch, position t predicting label t + 1."""
     ids, labels = full_batch(batch, ignore_index)
     logits = lm_logits(params, ids)
-    V = logits.shape[-1]
-    return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+    vocab = logits.shape[-1]
+    return F.cross_entropy(logits[:, :-1].reshape(-1, vocab), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
 
 
 def full_batch_gradients(params: dict, batch: list, ignore_index: int = -100):
@@ -49,12 +49,12 @@ def full_batch_gradients(params: dict, batch: list, ignore_index: int = -100):
 
 def reference_training(params: dict, batches: list, lr: float, ignore_index: int = -100):
     """The full-batch loss before each SGD step, and the parameters after the last one."""
-    losses = []
+    step_losses = []
     for batch in batches:
         loss, grads = full_batch_gradients(params, batch, ignore_index)
-        losses.append(loss)
+        step_losses += [loss]
         params = {n: params[n] - lr * grads[n] for n in NAMES}
-    return torch.stack(losses), dict(params)
+    return torch.stack(step_losses), dict(params)
 
 
 # Dependency ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ NAMES = ("W1", "b1", "W2", "b2")
 def _oracle(x, y, W1, b1, W2, b2):
     """Loss and gradients from torch autograd on leaf copies of the parameters."""
     params = [t.detach().clone().requires_grad_() for t in (W1, b1, W2, b2)]
-    with torch.enable_grad():
+    with torch.set_grad_enabled(True):
         p = torch.sigmoid(torch.sigmoid(x @ params[0] + params[1]) @ params[2] + params[3])
         loss = F.binary_cross_entropy(p, y)
         grads = torch.autograd.grad(loss, params)

@@ -90,13 +90,14 @@ class Grader:
     # Grading ---------------------------------------------------------------------------------------
 
     def grade(self, submission: Path, name: str | None = None, only: list[str] | None = None,
-              attempt_all: bool = False, settle: bool = True) -> Report:
+              attempt_all: bool = False, settle: bool = True, quick: bool = False) -> Report:
         """Grade one submission (a folder or a .zip); never raises for anything the submission does.
 
         ``only`` narrows this one run to some of the grader's exercises; ``attempt_all`` grades an
         untouched stub as if it were an attempt (to prove that stubs earn nothing). With ``settle``
         every worker of the submission is gone when this returns; a batch lets them close while the
-        next student is graded.
+        next student is graded. ``quick`` runs the correctness checks alone and stops an exercise at
+        its first failed check (a verdict of right or wrong, for mutants: not a score to report).
         """
         started = datetime.now(timezone.utc)
         t0 = time.monotonic()
@@ -113,7 +114,7 @@ class Grader:
                 self.start()
                 self._sandbox.wait_ready()  # the zygote's torch import is not the submission's time
                 t0 = time.monotonic()
-                checks, failures, isolation = self._run(staged, todo, t0)
+                checks, failures, isolation = self._run(staged, todo, t0, quick)
                 if settle:
                     self._sandbox.settle()
             results = tuple(self._result(e, staged, attempt_all, checks, failures) for e in exercises)
@@ -135,7 +136,7 @@ class Grader:
             return NOT_ATTEMPTED
         return None
 
-    def _run(self, staged: Staged, todo: list[Exercise], t0: float):
+    def _run(self, staged: Staged, todo: list[Exercise], t0: float, quick: bool = False):
         from grader.grading.plugin import Run, check_meta
 
         plugin, session = self._plugin, self._session
@@ -143,6 +144,7 @@ class Grader:
         serves = {i: self.course.get(i) for i in self._with_dependencies([e.id for e in todo])
                   if i in staged.found and i not in staged.problems}
         plugin.run = Run(staged, serves, deadline=t0 + self.settings.limits.submission_seconds)
+        plugin.run.one_pool = quick  # a mutant of the reference answer: only its verdict is read
         failures: dict[str, str] = {}
         try:
             for e in todo:
@@ -159,7 +161,12 @@ class Grader:
                     _, kind, hidden = check_meta(item)
                     return KIND_RANK.get(kind, 9), hidden, index
 
-                session.run([item for _, item in sorted(enumerate(session.items[e.id]), key=key)])
+                items = [item for _, item in sorted(enumerate(session.items[e.id]), key=key)]
+                if quick:
+                    items = [item for item in items if check_meta(item)[1] == "correctness"]
+                    session.run(items, stop=lambda e=e: any(r.status != "passed" for r in plugin.run.results.get(e.id, ())))
+                else:
+                    session.run(items)
         finally:
             run = plugin.finish()
         self.call_times = dict(run.call_times)

@@ -74,6 +74,9 @@ class CheckSession:
         with _quiet():
             try:
                 self.config = _prepareconfig(args, plugins=[plugin])
+                # Failure reports are read for their exception, never printed: the plain traceback is
+                # enough, and much cheaper than pytest's own, which parses the source of every frame.
+                self.config.option.tbstyle = "native"
                 self.config._do_configure()
                 self.session = Session.from_config(self.config)
                 self.config.hook.pytest_sessionstart(session=self.session)
@@ -102,12 +105,18 @@ class CheckSession:
             if exercise in self.items:
                 self.items[exercise].append(item)
 
-    def run(self, items: list[pytest.Item]) -> None:
-        """Run ``items`` in order, each through pytest's own protocol; fixtures end with the last."""
+    def run(self, items: list[pytest.Item], stop=None) -> None:
+        """Run ``items`` in order, each through pytest's own protocol; fixtures end with the last.
+
+        ``stop()``, asked after each item, ends the run early (every fixture is torn down then too).
+        """
         with _quiet():  # a KeyboardInterrupt (a check's or the user's) comes through as itself
             for i, item in enumerate(items):
                 nextitem = items[i + 1] if i + 1 < len(items) else None
                 item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                if nextitem is not None and stop is not None and stop():
+                    self.session._setupstate.teardown_exact(None)
+                    return
 
     def close(self) -> None:
         with _quiet():

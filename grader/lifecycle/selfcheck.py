@@ -230,8 +230,8 @@ def mutation_run(grader, course: Course, exercise: Exercise, baseline: ExerciseR
         importing = f"importing {exercise.id}/{exercise.id}.py failed"
         for mutant in chosen:
             main.write_text(mutant.source + "\n", encoding="utf-8")
-            result = grader.grade(work, name=f"{exercise.id} mutant", only=[exercise.id], attempt_all=True) \
-                .exercise(exercise.id)
+            result = grader.grade(work, name=f"{exercise.id} mutant", only=[exercise.id], attempt_all=True,
+                                  quick=True, settle=False).exercise(exercise.id)
             passed = {c.name for c in result.checks if c.status == "passed"}
             if result.error is None and must_pass <= passed:
                 survivors.append(mutant.description)
