@@ -18,7 +18,8 @@ Printed side by side, from one run (timing checks off except in the first `grade
 The class cycles through: every exercise answered, the seed five only, nothing, wrong answers
 everywhere, and the seed five with a sigmoid that hangs or an adam step that crashes its worker.
 The floor cannot run a hang or a crash in-process, so those exercises are left out of it (what the
-grader spends on them is its limit, not overhead). Every number is a wall-clock time; the ratios
+grader spends on them is its limit, not overhead); it does the work of the memory checks (their
+calls and the reference's, unmeasured), which run with timing off too. Every number is a wall-clock time; the ratios
 are what to read on a shared machine. Not run in CI.
 """
 
@@ -139,18 +140,46 @@ def run_checks(submission: Path, exercises: list[str]) -> None:
         def device(self):
             return torch.device("cpu")
 
+    run_memory_checks(modules, exercises)
     paths = [str(p) for e in exercises for p in sorted((ROOT / "exercises" / e).glob("test_*.py"))]
     if not paths:
         return
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    pytest.main(["-c", str(ROOT / "grader" / "grading" / "pytest-grade.ini"), "--rootdir", str(ROOT / "exercises"),
-                 "--import-mode=importlib", "-p", "no:cacheprovider", "-q", "--no-header", "-p", "no:terminal",
-                 *paths], plugins=[Plugin()])
+    # The plugins the grader's own session leaves out (grader/grading/session.py) stay out here too.
+    code = pytest.main(["-c", str(ROOT / "grader" / "grading" / "pytest-grade.ini"), "--rootdir", str(ROOT / "exercises"),
+                        "--import-mode=importlib", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+                        "-p", "no:unraisableexception", *paths], plugins=[Plugin()])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        raise SystemExit(f"the floor's pytest session did not run ({code!r})")
+
+
+def run_memory_checks(modules: dict, exercises: list[str]) -> None:
+    """What a ``[[memory]]`` check computes, without measuring: a warm-up call, the measured call and
+    the reference on the same inputs (the grader's memory checks run even with --no-timing)."""
+    from grader.course.discover import load_course
+    from grader.measure import draw, memory
+
+    course = load_course(ROOT)
+    for e in exercises:
+        for budget in memory.parse_tables(course.get(e)):
+            plan = memory.plan_for(budget, "cpu")
+            fn = getattr(modules.get(e), plan.function, None) if plan else None
+            if fn is None:
+                continue
+            args, kwargs = draw.make_call(plan.template, plan.seed, 0, "cpu")
+            try:
+                fn(*args, **kwargs)
+                fn(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - a wrong answer fails its memory check, as in the grader
+                continue
+            if plan.reference:
+                draw.resolve(plan.reference)(*args, **kwargs)
 
 
 def floor_main(plan: Path) -> None:
     """``--floor PLAN``: a fresh process; with ``warm``, time each student after a warm-up, else once."""
     job = json.loads(plan.read_text())
+    os.chdir(tempfile.mkdtemp(prefix="grade-floor-"))  # student code writes files (token_loader): not into the course
     import torch
 
     torch.set_num_threads(1)  # as the grader's workers run
@@ -231,8 +260,15 @@ def main() -> None:
                      f"the batch is {per_process / batch:.1f}x faster (goal 4-5x)"))
         rows.append(("floor of each student's checks, one warm process", f"{per_floor:.2f} s/student",
                      f"batch = {batch / (per_floor / args.workers):.2f}x floor/workers (goal <= 1.5x)"))
-        inside = [json.loads(p.read_text())["duration_s"] for p in (tmp / "out" / "reports").glob("*.json")]
-        rows.append(("  one student inside the batch (median duration_s)", f"{statistics.median(inside):.2f} s", ""))
+        inside = {p.stem: json.loads(p.read_text())["duration_s"] for p in (tmp / "out" / "reports").glob("*.json")}
+        rows.append(("  one student inside the batch (median duration_s)", f"{statistics.median(inside.values()):.2f} s",
+                     ""))
+        for kind in kinds:  # where the time goes: each kind inside the batch against its floor
+            mine = [i for i in range(args.students) if KINDS[i % len(KINDS)] == kind]
+            batch_k = statistics.fmean(inside[students[i][0].name] for i in mine)
+            floor_k = statistics.fmean(floors[i] for i in mine)
+            rows.append((f"  {kind}: inside the batch / floor", f"{batch_k:.2f} / {floor_k:.2f} s",
+                         f"{batch_k / floor_k:.2f}x" if floor_k > 0.05 else ""))
         if args.selfcheck:
             checked, output = wall([*grade, "selfcheck"])
             rows.append(("`grade selfcheck` of the whole course", f"{checked:.0f} s",

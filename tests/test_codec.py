@@ -106,7 +106,7 @@ def _frame(doc, blob: bytes = b"") -> bytes:
 @pytest.mark.parametrize("frame", [
     b"", b"\x01\x02", struct.pack("<II", 5, 0) + b"{}",  # truncated, sizes that do not add up
     _frame(b"{not json"), _frame({"q": 1}), _frame({"i": "12x"}), _frame({"i": "9" * 5000}),
-    _frame({"b": "***"}), _frame({"f": "1e5"}), _frame({"d": [[[1], 2]]}), _frame({"d": [[1]]}),
+    _frame({"y": [0, 4]}, b"ab"), _frame({"y": [-1, 1]}, b"ab"), _frame({"y": ["0", 1]}, b"ab"), _frame({"f": "1e5"}), _frame({"d": [[[1], 2]]}), _frame({"d": [[1]]}),
     _frame({"x": ["float32", [2], "cpu", 0, 8, False]}, b"\x00" * 4),  # bytes out of range
     _frame({"x": ["float32", [3], "cpu", 0, 8, False]}, b"\x00" * 8),  # numel does not match
     _frame({"x": ["float32", [2], "cuda:0; rm -rf /", 0, 8, False]}, b"\x00" * 8),

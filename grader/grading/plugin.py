@@ -110,6 +110,8 @@ def _same(a: object, b: object) -> bool:
         if a.is_floating_point() or a.is_complex():
             return bool(((a == b) | (torch.isnan(a) & torch.isnan(b))).all())
         return torch.equal(a, b)
+    if isinstance(a, (list, tuple, dict)) and type(b) is int:  # a container the worker held no tensor in
+        return len(a) == b and not any(isinstance(v, torch.Tensor) for v in (a.values() if isinstance(a, dict) else a))
     if isinstance(a, (list, tuple)):
         return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
     if isinstance(a, dict):

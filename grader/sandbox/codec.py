@@ -1,15 +1,13 @@
 """Safe codec for values crossing the sandbox boundary: no pickle, only plain data.
 
 A message is one frame: an 8-byte header (JSON length, blob length), a JSON document and the
-concatenated raw bytes of every tensor it mentions. Decoding never runs code: it builds only
-``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``, ``tuple``, ``dict`` and plain
-``torch.Tensor`` objects, and checks every size before it trusts it.
+concatenated raw bytes of every tensor and bytes value it mentions. Decoding never runs code: it
+builds only ``None``, ``bool``, ``int``, ``float``, ``str``, ``bytes``, ``list``, ``tuple``, ``dict``
+and plain ``torch.Tensor`` objects, and checks every size before it trusts it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import re
@@ -83,8 +81,11 @@ def encode(value: object) -> bytes:
             return {"i": str(v)} if abs(v) >= 2**53 else v
         if t is float:
             return v if math.isfinite(v) else {"f": repr(v)}
-        if t is bytes:
-            return {"b": base64.b64encode(v).decode("ascii")}
+        if t is bytes:  # raw, in the blob beside the tensors' bytes
+            blobs.append(v)
+            start = offset
+            offset += len(v)
+            return {"y": [start, len(v)]}
         if t is list:
             return {"l": [walk(x, depth + 1) for x in v]}
         if t is tuple:
@@ -108,6 +109,8 @@ def encode(value: object) -> bytes:
                 data = v.detach().as_strided((span,), (1,), v.storage_offset()).to("cpu").contiguous()
             else:
                 data = v.detach().to("cpu").contiguous().reshape(-1)
+                if data.numel() and data.stride(0) != 1:  # "contiguous" with a size-1 dim of any stride
+                    data = data.new_empty(data.shape).copy_(data)
             raw = data.view(torch.uint8).numpy().tobytes() if data.numel() else b""
             blobs.append(raw)
             start = offset
@@ -170,11 +173,12 @@ def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
                     raise CodecError("malformed integer") from None
             if tag == "f" and body in ("nan", "inf", "-inf"):
                 return float(body)
-            if tag == "b" and isinstance(body, str):
-                try:
-                    return base64.b64decode(body, validate=True)
-                except (binascii.Error, ValueError):
-                    raise CodecError("malformed bytes") from None
+            if tag == "y" and isinstance(body, list) and len(body) == 2:
+                start, length = body
+                if not (type(start) is int and type(length) is int and 0 <= start and 0 <= length
+                        and start + length <= len(blob)):
+                    raise CodecError("bytes out of range")
+                return bytes(blob[start:start + length])
             if tag == "l" and isinstance(body, list):
                 return [walk(x, depth + 1) for x in body]
             if tag == "t" and isinstance(body, list):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import _socket
 import importlib
 import math
+import select
 import os
 import signal
 import socket
@@ -224,7 +225,7 @@ class Worker:
             return {"ok": False, "error": _describe(exc, "exception", "")}
         reply = {"ok": True, "value": value}
         if request.get("return_args"):
-            reply["args"] = list(args)
+            reply["args"] = [_tensors_of(a) for a in args]
         return reply
 
 
@@ -244,6 +245,21 @@ def process_state() -> tuple:
         threads = threading.active_count()
     return (hash(names), torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads(),
             torch.are_deterministic_algorithms_enabled(), threads)
+
+
+def _tensors_of(value, depth: int = 0):
+    """What the trusted side compares to see that a call left its inputs as they were: the tensors,
+    in their containers; a container holding no tensor as its length, any other leaf as None."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if depth < 32 and type(value) in (list, tuple, dict):
+        items = value.values() if type(value) is dict else value
+        if not any(isinstance(v, (torch.Tensor, list, tuple, dict)) for v in items):
+            return len(value)
+        if type(value) is dict:
+            return {k: _tensors_of(v, depth + 1) for k, v in value.items()}
+        return type(value)(_tensors_of(v, depth + 1) for v in value)
+    return None
 
 
 def _make_reporter(channel: socket.socket, current: list, lock: threading.Lock):
@@ -369,6 +385,13 @@ def warm_up() -> None:
     guard.uninstall()
 
 
+# Imported by the zygote once it has started its first worker and is idle (no request within IDLE_S):
+# torch.optim builds its first optimiser by importing torch._dynamo (about a second, and it rebinds
+# torch.manual_seed), which every worker forked afterwards then has for free.
+IDLE_IMPORTS = ("torch._dynamo",)
+IDLE_S = 0.05
+
+
 def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
     parent_end, child_end = socket.socketpair()
     pid = os.fork()
@@ -421,13 +444,20 @@ def zygote(fd: int, extensions: list[str] = ()) -> None:
     warm_up()
     for name in extensions:
         importlib.import_module(name)  # registers its requests before any fork
+    idle: list[str] = []  # filled at the first spawn: nothing delays the first worker
+    spawned = False
     while True:
+        if idle and not select.select([control], [], [], IDLE_S)[0]:
+            importlib.import_module(idle.pop(0))
+            continue
         frame = codec.recv(control)
         if frame is None:
             return
         request = codec.decode(frame)
         reaper.reap(statuses, live)
         op = request["op"]
+        if op == "spawn" and not spawned:
+            spawned, idle = True, list(IDLE_IMPORTS)
         if op == "ping":
             codec.send(control, codec.encode({"pong": True}))
         elif op == "spawn":
