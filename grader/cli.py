@@ -241,6 +241,7 @@ def selfcheck(
     timing_margin: Annotated[float, typer.Option("--timing-margin", help="The reference answer's timing ratio must stay under this fraction of each budget.")] = 0.8,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here.")] = None,
     record_times: Annotated[bool, typer.Option("--record-times", help="Rewrite every reference_times.toml (by default only missing or out-of-date ones are written).")] = False,
+    workers: Annotated[Optional[int], typer.Option("--workers", help="Trusted grading processes at once (default: the number of cores).")] = None,
 ) -> None:
     """Prove the course sound: answers earn full marks, stubs zero, metadata complete; score the checks on mutants."""
 
@@ -251,7 +252,7 @@ def selfcheck(
         result = run_selfcheck(course_dir=course, exercises=exercise, max_mutants=max_mutants,
                                min_mutation_score=min_mutation_score, timing=timing, timing_margin=timing_margin,
                                device=device, progress=lambda text: console.print(Text(text, style="dim")),
-                               record="always" if record_times else "stale")
+                               record="always" if record_times else "stale", workers=workers)
         write_console(result, console)
         if markdown:
             atomic_write(markdown, selfcheck_markdown(result))

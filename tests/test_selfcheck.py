@@ -16,8 +16,9 @@ from grader.grading.inventory import collect
 from grader.lifecycle.mutate import mutants, sample
 from grader.lifecycle.scaffold import new_exercise
 from grader.grading.results import CheckResult, ExerciseResult
-from grader.lifecycle.selfcheck import (api_problems, check_problems, mutation_run, run_selfcheck, solution_problems,
-                              statement_problems, stub_problems)
+from grader.lifecycle.mutation import mutation_run
+from grader.lifecycle.selfcheck import (api_problems, check_problems, run_selfcheck, solution_problems,
+                                        statement_problems, stub_problems)
 
 SOURCE = '''"""Module docstring."""
 
@@ -105,9 +106,9 @@ def test_a_known_mutant_is_killed(grader, tmp_path):
     assert scores["mutant"][0] < scores["mutant"][1]
 
 
-def test_mutation_run_counts_what_the_checks_catch(grader, course):
+def test_mutation_run_counts_what_the_checks_catch(grader, course, tmp_path):
     answer = grader.grade(ROOT / "solutions", only=["sigmoid"]).exercise("sigmoid")
-    result = mutation_run(grader, course, course.get("sigmoid"), answer, 5, lambda _: None)
+    result = mutation_run(grader, course, course.get("sigmoid"), answer, 5, tmp_path)
     assert result.tried == min(5, result.found) and result.killed + len(result.survivors) == result.tried
     assert 0 <= result.killed_at_import <= result.killed
 

@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Callable
 
-from grader.batch.backends import GraderSpec, Job, Outcome, TrustedGrader
+from grader.grading.pool import GraderSpec, Job, Outcome, TrustedGrader
 from grader.errors import GraderError
 
 

@@ -33,7 +33,7 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColu
 from rich.text import Text
 
 from grader import __version__
-from grader.batch.backends import GraderSpec, Job, LocalBackend, Outcome
+from grader.grading.pool import GraderSpec, Job, LocalBackend, Outcome
 from grader.measure.cores import LOCK_DIR
 from grader.grading.config import Settings
 from grader.course.discover import Course

@@ -1,8 +1,9 @@
-"""Where a batch's students are graded: long-lived trusted processes, each holding one Grader.
+"""Long-lived trusted grading processes, each holding one Grader: a batch's students, selfcheck's mutants.
 
-A trusted process imports torch, pytest and the checks once, builds one :class:`~grader.runner.Grader`
-(one zygote) and grades student after student. The local backend runs ``workers`` such processes
-(multiprocessing, spawn); ``grader.ray_backend`` runs the same :class:`TrustedGrader` as Ray actors.
+A trusted process imports torch, pytest and the checks once, builds one
+:class:`~grader.grading.runner.Grader` (one zygote) and grades job after job. The local backend runs
+``workers`` such processes (multiprocessing, spawn); ``grader.batch.ray_backend`` runs the same
+:class:`TrustedGrader` as Ray actors.
 
 Timed checks get a core to themselves: with timing on, each trusted process claims one core for its
 whole life (an exclusive ``flock`` on ``<tmp>/grade-cores/cpu<N>.lock``, machine-wide, so two batches
@@ -36,10 +37,13 @@ STOP_GRACE = 15.0  # seconds an interrupted trusted process has to close its san
 
 @dataclass(frozen=True)
 class Job:
-    """One student to grade: the name the reports use, and the folder or .zip."""
+    """One submission to grade: the name the report uses, the folder or .zip, and how (``Grader.grade``)."""
 
     student: str
     path: str
+    only: tuple[str, ...] = ()  # some of the grader's exercises (all when empty)
+    attempt_all: bool = False
+    quick: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Outcome:
     report: dict | None
     error: str | None = None
     seconds: float = 0.0
+    call_times: tuple = ()  # (exercise, check, seconds): each check's slowest call into the submission
 
 
 @dataclass(frozen=True)
@@ -81,11 +86,13 @@ class TrustedGrader:
         """Grade one student; the grader's own failures become an Outcome with an error, never raise."""
         t0 = time.monotonic()
         try:
-            report = self.grader.grade(Path(job.path), name=job.student, settle=False)
+            report = self.grader.grade(Path(job.path), name=job.student, only=list(job.only) or None,
+                                       attempt_all=job.attempt_all, quick=job.quick, settle=False)
         except Exception as exc:  # noqa: BLE001 - one student's grader failure must not end the batch
             return Outcome(job.student, None, f"the grader failed: {type(exc).__name__}: {exc}",
                            round(time.monotonic() - t0, 3))
-        return Outcome(job.student, report.to_dict(), None, round(time.monotonic() - t0, 3))
+        return Outcome(job.student, report.to_dict(), None, round(time.monotonic() - t0, 3),
+                       tuple((e, c, s) for (e, c), s in self.grader.call_times.items()))
 
     def close(self) -> None:
         self.grader.close()

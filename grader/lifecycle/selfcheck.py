@@ -11,6 +11,7 @@ mutation score, and the mutants that survive name what no check looks at.
 from __future__ import annotations
 
 import ast
+import os
 import re
 import shutil
 import tempfile
@@ -20,7 +21,9 @@ from pathlib import Path
 
 from grader.course.discover import Course, Exercise
 from grader.errors import GraderError
-from grader.grading.results import ExerciseResult
+from grader.grading.pool import GraderSpec, Job, LocalBackend, Outcome
+from grader.grading.results import ExerciseResult, report_from_dict
+from grader.lifecycle import mutation
 
 MARKER = "TODO(author)"
 # What every statement holds: (what, pattern, searched in) — see docs/authoring.md.
@@ -32,26 +35,11 @@ TEXT_SUFFIXES = {".py", ".md", ".toml", ".txt", ".json"}
 
 
 @dataclass(frozen=True)
-class Mutation:
-    """How the checks of one exercise fared against mutants of its reference answer."""
-
-    found: int  # distinct mutants before the cap
-    tried: int
-    killed: int
-    killed_at_import: int  # counted as killed: the mutant could not even be imported
-    survivors: tuple[str, ...]
-
-    @property
-    def score(self) -> float:
-        return 100.0 * self.killed / self.tried if self.tried else 100.0
-
-
-@dataclass(frozen=True)
 class ExerciseSoundness:
     id: str
     problems: tuple[str, ...]  # any one makes the course unsound
     notes: tuple[str, ...] = ()  # worth knowing, not wrong (a CUDA-only check skipped on a CPU machine)
-    mutation: Mutation | None = None
+    mutation: mutation.Mutation | None = None
 
     @property
     def sound(self) -> bool:
@@ -196,57 +184,10 @@ def stub_problems(result: ExerciseResult) -> list[str]:
     return []
 
 
-# Mutation ---------------------------------------------------------------------------------------
-
-def _dependencies(course: Course, exercise: Exercise) -> list[str]:
-    seen: list[str] = []
-    todo = list(exercise.depends)
-    while todo:
-        dep = todo.pop()
-        if dep not in seen:
-            seen.append(dep)
-            todo += list(course.get(dep).depends)
-    return seen
-
-
-def mutation_run(grader, course: Course, exercise: Exercise, baseline: ExerciseResult, max_mutants: int,
-                 progress) -> Mutation:
-    """Grade mutants of the reference answer; a mutant is killed when a check the answer passes fails."""
-    from grader.lifecycle.mutate import mutants, sample
-
-    solutions = course.root / "solutions"
-    found = mutants((solutions / exercise.id / f"{exercise.id}.py").read_text(encoding="utf-8"))
-    chosen = sample(found, max_mutants, exercise.id)
-    must_pass = {c.name for c in baseline.checks if c.status == "passed" and c.kind == "correctness"}
-    progress(f"  {exercise.id}: grading {len(chosen)} of {len(found)} mutants")
-    work = Path(tempfile.mkdtemp(prefix=f"grade-mutants-{exercise.id}-"))
-    killed = at_import = 0
-    survivors = []
-    try:
-        for dep in _dependencies(course, exercise):
-            shutil.copytree(solutions / dep, work / dep, ignore=shutil.ignore_patterns("__pycache__"))
-        shutil.copytree(solutions / exercise.id, work / exercise.id, ignore=shutil.ignore_patterns("__pycache__"))
-        main = work / exercise.id / f"{exercise.id}.py"
-        importing = f"importing {exercise.id}/{exercise.id}.py failed"
-        for mutant in chosen:
-            main.write_text(mutant.source + "\n", encoding="utf-8")
-            result = grader.grade(work, name=f"{exercise.id} mutant", only=[exercise.id], attempt_all=True,
-                                  quick=True, settle=False).exercise(exercise.id)
-            passed = {c.name for c in result.checks if c.status == "passed"}
-            if result.error is None and must_pass <= passed:
-                survivors.append(mutant.description)
-                continue
-            killed += 1
-            if result.error and result.error.startswith(importing):
-                at_import += 1
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return Mutation(len(found), len(chosen), killed, at_import, tuple(survivors))
-
-
 # The run ----------------------------------------------------------------------------------------
 
-def record_times(course: Course, chosen, inventory, call_times: dict, answers, device: str, force: bool) -> list[str]:
+def record_times(course: Course, chosen, inventory, call_times: dict, answers: dict, device: str,
+                 force: bool) -> list[str]:
     """Write ``reference_times.toml`` of each exercise whose answer passed and whose file is missing or
     out of date (every one with ``force``); the ids written."""
     from grader.course import reference
@@ -254,7 +195,7 @@ def record_times(course: Course, chosen, inventory, call_times: dict, answers, d
 
     written = []
     for e in chosen:
-        result = answers.exercise(e.id)
+        result = answers[e.id]
         if result.error or any(c.status != "passed" for c in result.checks if c.kind == "correctness"):
             continue  # times of a failing answer say nothing
         if not force and reference.current(e, device):
@@ -273,16 +214,18 @@ def record_times(course: Course, chosen, inventory, call_times: dict, answers, d
 
 def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None, max_mutants: int = 40,
                   min_mutation_score: float | None = None, timing: bool | None = None, timing_margin: float = 0.8,
-                  device: str | None = None, progress=lambda text: None, record: str = "never") -> SelfCheck:
+                  device: str | None = None, progress=lambda text: None, record: str = "never",
+                  workers: int | None = None) -> SelfCheck:
     """Check the course (or some exercises) and return what was found; never raises for an unsound course.
 
+    The reference answers, the stubs and the mutants are graded by ``workers`` trusted processes at
+    once (default: the number of cores), each with a core of its own while timing is on.
     ``record`` says when to write the reference answers' call times (``reference_times.toml``):
     ``never``, ``stale`` (missing or out of date) or ``always``.
     """
     from grader.grading import config
     from grader.course.discover import find_course, load_course
     from grader.grading.inventory import collect
-    from grader.grading.runner import Grader
 
     if not 0 < timing_margin <= 1:
         raise GraderError(f"invalid --timing-margin {timing_margin!r} (a fraction in (0, 1])")
@@ -294,7 +237,8 @@ def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None
     settings = config.resolve(course=course.root, course_settings=course.settings, submission=solutions,
                               exercises=exercises, device=device, timing=timing)
     chosen = course.select(list(settings.exercises))
-    progress(f"selfcheck of {len(chosen)} exercise(s) on {settings.device}")
+    workers = max(1, workers or len(os.sched_getaffinity(0)))
+    progress(f"selfcheck of {len(chosen)} exercise(s) on {settings.device}, {workers} process(es)")
     problems: dict[str, list[str]] = {e.id: [] for e in chosen}
     notes: dict[str, list[str]] = {e.id: [] for e in chosen}
     inventory = collect(course, chosen)
@@ -303,39 +247,70 @@ def run_selfcheck(*, course_dir: Path | None, exercises: list[str] | None = None
             api_problems(e, solutions / e.id / f"{e.id}.py") + marker_problems(e, solutions / e.id) + \
             check_problems(inventory.checks.get(e.id, ()), inventory.errors.get(e.id))
 
-    with Grader(course, settings) as grader:
-        progress("grading the reference answers" + (" (timing on)" if settings.timing else ""))
-        answers = grader.grade(solutions, name="solutions", attempt_all=True)
-        written = [] if record == "never" else record_times(course, chosen, inventory, grader.call_times, answers,
-                                                              settings.device, force=record == "always")
-        if written:
-            progress(f"recorded the reference answers' call times of {len(written)} exercise(s)")
-        if not settings.timing:
-            progress("grading the stubs")
-            stubs = grader.grade(course.root / "exercises", name="stubs", attempt_all=True)
-    # A mutant may loop for ever: give each call ten times the reference answer's slowest check.
-    slowest = max((c.duration_s for ex in answers.exercises for c in ex.checks if c.kind == "correctness"),
+    progress("grading the reference answers" + (" (timing on)" if settings.timing else ""))
+    # The exercises with the most timing tables first, dealt out in turn: each process gets its share.
+    ordered = sorted(chosen, key=lambda e: -len(e.timing))
+    groups = [tuple(e.id for e in ordered[i::workers]) for i in range(workers) if ordered[i::workers]]
+    jobs = [Job(f"solutions-{i}", str(solutions), only=g, attempt_all=True) for i, g in enumerate(groups)]
+    answers: dict[str, ExerciseResult] = {}
+    call_times: dict[tuple[str, str], float] = {}
+    for outcome in _grade(course, settings, jobs, workers):
+        for ex in outcome.report.exercises:
+            answers[ex.id] = ex
+        call_times.update({(e, c): s for e, c, s in outcome.call_times})
+    written = [] if record == "never" else record_times(course, chosen, inventory, call_times, answers,
+                                                          settings.device, force=record == "always")
+    if written:
+        progress(f"recorded the reference answers' call times of {len(written)} exercise(s)")
+
+    # Stubs and mutants, timing off: a mutant may loop for ever, so each call gets at most ten times
+    # the reference answer's slowest check (the reference times shorten that further).
+    slowest = max((c.duration_s for ex in answers.values() for c in ex.checks if c.kind == "correctness"),
                   default=0.0)
     calm = replace(settings, timing=False, limits=replace(
         settings.limits, call_seconds=min(settings.limits.call_seconds, max(10.0, 10 * slowest))))
-    mutations: dict[str, Mutation] = {}
-    with Grader(course, calm) as grader:
-        if settings.timing:
-            progress("grading the stubs")
-            stubs = grader.grade(course.root / "exercises", name="stubs", attempt_all=True)
-        for e in chosen:
-            answer = answers.exercise(e.id)
-            found, seen = solution_problems(answer, timing_margin)
-            problems[e.id] += found + stub_problems(stubs.exercise(e.id))
-            notes[e.id] += seen
-            if found or max_mutants <= 0 or not (solutions / e.id / f"{e.id}.py").is_file():
-                continue
-            mutations[e.id] = mutation_run(grader, course, e, answer, max_mutants, progress)
-            m = mutations[e.id]
-            progress(f"  {e.id}: {m.killed}/{m.tried} killed ({m.score:.0f}%)"
-                     + (f", {m.killed_at_import} at import" if m.killed_at_import else ""))
+    mutable = []
+    for e in chosen:
+        found, seen = solution_problems(answers[e.id], timing_margin)
+        problems[e.id] += found
+        notes[e.id] += seen
+        if not found and max_mutants > 0 and (solutions / e.id / f"{e.id}.py").is_file():
+            mutable.append(e)
+    work = Path(tempfile.mkdtemp(prefix="grade-mutants-"))
+    try:
+        prepared = {e.id: mutation.prepare(course, e, max_mutants, work) for e in mutable}
+        jobs = [Job("stubs", str(course.root / "exercises"), only=tuple(e.id for e in chosen), attempt_all=True)]
+        jobs += [Job(f"{e}#{k}", str(folder), only=(e,), attempt_all=True, quick=True)
+                 for e, (_, chosen_mutants) in prepared.items() for k, (_, folder) in enumerate(chosen_mutants)]
+        progress(f"grading the stubs and {len(jobs) - 1} mutant(s) of {len(prepared)} exercise(s)")
+        results = {o.student: o.report for o in _grade(course, calm, jobs, workers)}
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for e in chosen:
+        problems[e.id] += stub_problems(results["stubs"].exercise(e.id))
+    mutations: dict[str, mutation.Mutation] = {}
+    for e in mutable:
+        found, chosen_mutants = prepared[e.id]
+        required = mutation.must_pass(answers[e.id])
+        mutations[e.id] = m = mutation.tally(found, [
+            (description, *mutation.verdict(results[f"{e.id}#{k}"].exercise(e.id), required, e.id))
+            for k, (description, _) in enumerate(chosen_mutants)])
+        progress(f"  {e.id}: {m.killed}/{m.tried} killed ({m.score:.0f}%)"
+                 + (f", {m.killed_at_import} at import" if m.killed_at_import else ""))
     return SelfCheck(tuple(ExerciseSoundness(e.id, tuple(problems[e.id]), tuple(notes[e.id]), mutations.get(e.id))
                            for e in chosen), min_mutation_score, round(time.monotonic() - t0, 1))
+
+
+def _grade(course: Course, settings, jobs: list[Job], workers: int) -> list[Outcome]:
+    """Grade ``jobs`` in trusted processes (a core each with timing on); every one must be graded."""
+    outcomes: list[Outcome] = []
+    pool = LocalBackend(GraderSpec(course.root, settings, pin=settings.timing), workers=min(workers, len(jobs)))
+    pool.run(jobs, outcomes.append)
+    failed = [o for o in outcomes if o.report is None]
+    if failed or len(outcomes) != len(jobs):
+        why = failed[0].error if failed else "a grading process stopped"
+        raise GraderError(f"selfcheck could not grade {failed[0].student if failed else 'every job'}: {why}")
+    return [replace(o, report=report_from_dict(o.report)) for o in outcomes]
 
 
 # Writers -----------------------------------------------------------------------------------------
