@@ -191,7 +191,7 @@ def square_sum(x: torch.Tensor) -> torch.Tensor:
     "exercises/square_sum/README.md": "# Sum of squares\n\nWorked example: [1, 2] gives 5.\n\n## Contract\n\n"
                                       "- Shape (..., d) to (...).\n\n## Pitfalls\n\n- Summing the wrong dimension.\n",
     "exercises/square_sum/exercise.toml": 'title = "Sum of squares"\ntrack = "foundations"\norder = 2\n'
-                                          'functions = ["square_sum"]\nsummary = "Sum of x² along the last dimension."\n',
+                                          'functions = ["square_sum"]\nsummary = "Sum of x² along the last dimension."\nweight = 3\n',
     "exercises/square_sum/test_public.py": '''"""Public checks for square_sum."""
 
 import torch

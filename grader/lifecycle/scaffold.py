@@ -64,6 +64,7 @@ track = "{track}"
 order = {order}
 functions = [{names}]
 summary = "{MARKER}: one line for the catalogue."
+weight = 6  # {MARKER}: the points its correctness checks share, for what it teaches (docs/authoring.md)
 
 # {MARKER}: list what the exercise must not call, or delete this comment (see docs/authoring.md).
 # [forbidden]

@@ -92,6 +92,8 @@ def statement_problems(exercise: Exercise) -> list[str]:
 
 def metadata_problems(exercise: Exercise) -> list[str]:
     problems = [] if exercise.summary.strip() else ["exercise.toml has no summary"]
+    if exercise.weight is None:
+        problems.append("exercise.toml has no weight (the points its correctness checks share)")
     for i, table in enumerate(exercise.timing):
         if not isinstance(table.get("points"), (int, float)) or table["points"] <= 0:
             problems.append(f"[[timing]] table {i + 1} of exercise.toml has no positive points")

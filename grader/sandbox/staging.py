@@ -25,7 +25,8 @@ MAX_DEPTH = 8  # folders below the exercise's folder
 MAX_ZIP_ENTRIES = 10_000
 MAX_ZIP_WORK = 128 * 2**20  # bytes decompressed in all, refused entries included
 MAX_NAME_BYTES = 255
-SKIP_NAMES = {"exercise.toml", "conftest.py", "README.md", "__pycache__", ".pytest_cache"}
+SKIP_NAMES = {"exercise.toml", "conftest.py", "README.md", "README.zh.md", "reference_times.toml", "hidden.toml",
+              "__pycache__", ".pytest_cache"}
 CODING = re.compile(rb"^[ \t\f]*#.*?coding[:=][ \t]*[-\w.]+")  # PEP 263 declaration
 
 
