@@ -110,3 +110,13 @@ def test_reference_call_times_are_current(course, exercise):
                                          f"grade selfcheck -e {exercise} --no-timing --max-mutants 0")
     times = reference.load(e, "cpu")
     assert times and all(0 <= t < 30 for t in times.values())
+
+
+def test_readme_catalogue_lists_every_exercise_with_its_points(course):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    catalogue = text[text.index("<!-- catalogue -->"):text.index("## Sandbox and threat model")]
+    for e in course.exercises:
+        budgets = sum(float(t.get("points", 1)) for t in (*e.timing, *e.memory))
+        points = f"{e.weight:g}" + (f" + {budgets:g}" if budgets else "")
+        assert f"| `{e.id}` | " in catalogue and f" | {points} | " in catalogue.split(f"| `{e.id}` | ")[1].split("\n")[0], \
+            f"{e.id} is missing from the README's catalogue or listed with other points"
