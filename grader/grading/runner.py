@@ -26,7 +26,6 @@ from grader.measure import WORKER_MODULES
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import Staged, stage
 
-KIND_RANK = {"correctness": 0, "timing": 1, "memory": 2}
 NOT_ATTEMPTED = "not attempted"
 
 
@@ -155,18 +154,12 @@ class Grader:
                 if reason is not None:
                     failures[e.id] = reason
                     continue
-
-                def key(pair):
-                    index, item = pair
-                    _, kind, hidden = check_meta(item)
-                    return KIND_RANK.get(kind, 9), hidden, index
-
-                items = [item for _, item in sorted(enumerate(session.items[e.id]), key=key)]
-                if quick:
-                    items = [item for item in items if check_meta(item)[1] == "correctness"]
-                    session.run(items, stop=lambda e=e: any(r.status != "passed" for r in plugin.run.results.get(e.id, ())))
-                else:
+                items = _in_order(session.items[e.id])
+                if not quick:
                     session.run(items)
+                    continue
+                failed = lambda e=e: any(r.status != "passed" for r in plugin.run.results.get(e.id, ()))  # noqa: E731
+                session.run([item for item in items if check_meta(item)[1] == "correctness"], stop=failed)
         finally:
             run = plugin.finish()
         self.call_times = dict(run.call_times)
@@ -226,6 +219,18 @@ class Grader:
                           if check_meta(item)[1] == "correctness")
         correctness += sum(w.points for w in read_withheld(exercise) if w.kind == "correctness")
         return round(correctness + budgets, 4)
+
+
+def _in_order(items: list) -> list:
+    """An exercise's checks as they run: correctness (public, then hidden), then timing, then memory."""
+    from grader.grading.plugin import KIND_RANK, check_meta
+
+    def key(pair):
+        index, item = pair
+        _, kind, hidden = check_meta(item)
+        return KIND_RANK.get(kind, 9), hidden, index
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
 
 
 def not_run_results(exercise: Exercise, already: set[str] = frozenset(), timing: bool = True
