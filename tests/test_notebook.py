@@ -20,6 +20,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 from typer.testing import CliRunner
 
 from conftest import ROOT
+from grader.batch.roster import find_students
 from grader.cli import app
 from grader.course.notebook import (INSTALL_HINT, export_notebook, read_notebook, refusals)
 from grader.errors import GraderError
@@ -296,10 +297,23 @@ def test_without_nbformat_grade_runs_and_says_what_to_install_for_a_notebook(tmp
                               env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"})
     assert notebook.returncode == 2
     assert "reading a notebook needs nbformat" in notebook.stderr and INSTALL_HINT in notebook.stderr
+    release = subprocess.run([sys.executable, "-c", prelude, "release", "--course", str(ROOT), "-e", "sigmoid",
+                              "--out", str(tmp_path / "r"), "--notebooks"], capture_output=True, text=True,
+                             timeout=120, env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"})
+    assert release.returncode == 2 and INSTALL_HINT in release.stderr and not (tmp_path / "r").exists()
     light = subprocess.run([sys.executable, "-c", "import sys, grader, grader.cli, grader.grading.runner, "
                             "grader.batch.run; print(sorted(m for m in ('nbformat', 'IPython') if m in sys.modules))"],
                            capture_output=True, text=True, timeout=120)
     assert light.stdout.strip() == "[]", light.stderr  # the extra is imported only for a notebook
+
+
+def test_a_class_with_notebooks_needs_nbformat(tmp_path, monkeypatch):
+    write(tmp_path / "cal.ipynb", f"# exercise: sigmoid\n{SIGMOID}")
+    (tmp_path / "ann").mkdir()
+    assert [s.name for s in find_students(tmp_path, tmp_path / "out")[0]] == ["ann", "cal"]
+    monkeypatch.setitem(sys.modules, "nbformat", None)  # as without the notebook extra
+    with pytest.raises(GraderError, match=r"holds notebooks \(cal.ipynb\); reading a notebook needs nbformat"):
+        find_students(tmp_path, tmp_path / "out")
 
 
 def test_batch_grades_notebooks_beside_folders_and_zips(tmp_path):

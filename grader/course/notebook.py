@@ -26,6 +26,7 @@ import builtins
 import difflib
 import json
 import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -386,18 +387,18 @@ def refusals(notebook: Notebook, ids: list[str] | None = None) -> list[str]:
 def export_for_grading(path: Path, course: Course, ids: list[str], dest: Path) -> Exported:
     """``export_notebook`` for the runner: anything wrong with the notebook becomes ``error``, never raised."""
     try:
-        notebook = read_notebook(path, course)
+        return export_notebook(read_notebook(path, course), course, ids, dest)
     except GraderError as exc:
-        dest.mkdir(parents=True, exist_ok=True)
-        return Exported(dest, (), {}, (), str(exc))
-    return export_notebook(notebook, course, ids, dest)
+        error = str(exc)
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:  # the export could not be written
+        error = f"{path.name} could not be exported ({type(exc).__name__}: {_short(exc)})"
+    dest.mkdir(parents=True, exist_ok=True)
+    return Exported(dest, (), {}, (), error)
 
 
 def check_notebook(path: Path, course: Course, ids: list[str] | None = None) -> tuple[str, ...]:
     """Read the notebook for a student's own run: a GraderError for what stops it (``refusals``), else
     the warnings its export gives (a name the marked cells use that an unmarked cell defines...)."""
-    import tempfile
-
     notebook = read_notebook(path, course)
     stops = refusals(notebook, ids)
     if stops:
