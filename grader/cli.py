@@ -18,7 +18,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=
                   help="Grade exercises of a PyTorch course against hidden checks, with student code sandboxed.")
 console = Console()
 
-SubmissionOpt = Annotated[Optional[Path], typer.Option("--submission", "-s", help="A folder or .zip laid out as <id>/<id>.py (default: the course's exercises/).")]
+SubmissionOpt = Annotated[Optional[Path], typer.Option("--submission", "-s", help="A folder or .zip laid out as <id>/<id>.py, or a notebook (.ipynb) with marked cells (default: the course's exercises/).")]
 ExerciseOpt = Annotated[Optional[list[str]], typer.Option("--exercise", "-e", help="Grade only this exercise (repeatable).")]
 DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="cpu, cuda or auto (default: [tool.grade] device, else cpu).")]
 TimingOpt = Annotated[Optional[bool], typer.Option("--timing/--no-timing", help="Run the timing checks (default: on).")]
@@ -42,6 +42,7 @@ def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises,
 
 def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose,
               fail_under=None, junit=None, gradescope=None, markdown=None) -> int:
+    from grader.course.notebook import check_notebook, is_notebook
     from grader.outputs.ci import percent, write_ci_outputs
     from grader.outputs.console import write_console
     from grader.outputs.files import write_json
@@ -50,6 +51,9 @@ def run_grade(*, course_dir, submission, exercises, device, timing, json_path, l
     course, settings = _settings(course_dir, submission, exercises, device, timing, limits)
     if not settings.submission.exists():
         raise GraderError(f"submission {settings.submission} does not exist")
+    if is_notebook(settings.submission):  # what stops the run is said before anything is graded
+        for warning in check_notebook(settings.submission, course, list(settings.exercises)):
+            console.print(Text(f"note: {warning}", style="yellow"))
     with Grader(course, settings) as grader:
         report = grader.grade(settings.submission, name=str(submission) if submission else "your working copy (exercises/)")
     write_console(report, console, verbose=verbose, named=tuple(exercises or ()))
@@ -172,7 +176,7 @@ def verify_certificate(
 
 @app.command("batch")
 def batch(
-    submissions: Annotated[Path, typer.Argument(help="A folder with one entry per student: a folder or a .zip.")],
+    submissions: Annotated[Path, typer.Argument(help="A folder with one entry per student: a folder, a .zip or a notebook (.ipynb).")],
     out: Annotated[Path, typer.Option("--out", help="Output folder: reports/, gradescope/, gradebook.csv.")] = Path("grade-out"),
     workers: Annotated[Optional[int], typer.Option("--workers", help="Trusted grading processes (default: the number of cores).")] = None,
     backend: Annotated[str, typer.Option("--backend", help="local (processes on this machine) or ray (RAY_ADDRESS, else a local cluster).")] = "local",
@@ -191,7 +195,7 @@ def batch(
     key: Annotated[Optional[Path], typer.Option("--key", help="The Ed25519 private key (grade keys init) for --certify.")] = None,
     pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percentage of the total needed for a certificate.")] = 50.0,
 ) -> None:
-    """Grade a class: every folder or .zip in SUBMISSIONS is one student; resumable (re-run to finish)."""
+    """Grade a class: every folder, .zip or .ipynb in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
     def body() -> int:
         from grader.batch.run import Certify, run_batch
@@ -215,6 +219,7 @@ def release(
     out: Annotated[Path, typer.Option("--out", help="An absent or empty folder for the student copy.")],
     exercise: ExerciseOpt = None,
     course: CourseOpt = None,
+    notebooks: Annotated[bool, typer.Option("--notebooks", help="Also write notebooks/<track>.ipynb: one starter notebook per track, the stubs in marked cells (needs the notebook extra).")] = False,
 ) -> None:
     """Write the student copy of the course: no solutions, no hidden checks, no line of any answer."""
 
@@ -222,9 +227,12 @@ def release(
         from grader.course.discover import find_course
         from grader.lifecycle.release import build_release
 
-        r = build_release(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
+        r = build_release(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise,
+                          notebooks=notebooks)
         console.print(f"released {len(r.exercises)} exercise(s) into {r.out} ({r.files} files; "
                       f"{r.hidden_checks} hidden checks named in hidden.toml, not included)")
+        if r.notebooks:
+            console.print(f"starter notebooks: {', '.join(f'notebooks/{t}.ipynb' for t in r.notebooks)}")
         return 0
 
     _exit(body)
@@ -264,16 +272,20 @@ def selfcheck(
 @app.command("submit")
 def submit(
     out: Annotated[Path, typer.Option("--out", help="The .zip to write.")] = Path("submission.zip"),
+    submission: Annotated[Optional[Path], typer.Option("--submission", "-s", help="What to pack: a folder laid out as <id>/<id>.py, or a notebook (.ipynb) with marked cells (default: the course's exercises/).")] = None,
     exercise: ExerciseOpt = None,
     course: CourseOpt = None,
 ) -> None:
-    """Pack your exercise files (<id>/<id>.py and other .py under <id>/) and a manifest into a zip to hand in."""
+    """Pack your exercise files (<id>/<id>.py and other .py under <id>/), or a notebook's marked cells, and a manifest into a zip to hand in."""
 
     def body() -> int:
         from grader.course.discover import find_course
         from grader.lifecycle.submit import pack_submission
 
-        packed = pack_submission(course_dir=find_course(course or Path.cwd()), out=out, exercises=exercise)
+        packed = pack_submission(course_dir=find_course(course or Path.cwd()), out=out, source=submission,
+                                 exercises=exercise)
+        for warning in packed.warnings:
+            console.print(Text(f"note: {warning}", style="yellow"))
         console.print(f"wrote {packed.out}: {len(packed.files)} file(s) for {len(packed.exercises)} exercise(s)")
         if packed.untouched:
             console.print(Text(f"not started yet (still raise NotImplementedError): {', '.join(packed.untouched)}",

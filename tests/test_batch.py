@@ -60,7 +60,7 @@ def make_class(root: Path) -> Path:
     (root / "erin.zip").write_bytes(b"PK\x03\x04 this is not a zip archive at all")
     _put(root / "frank", "def sigmoid(x):\n    return (1 +\n")       # syntax error
     _put(root / ".draft", SOLUTION)                                  # hidden: ignored
-    (root / "notes.txt").write_text("not a submission\n")            # not a folder or .zip: ignored
+    (root / "notes.txt").write_text("not a submission\n")            # not a folder, .zip or .ipynb: ignored
     return root
 
 

@@ -1,4 +1,5 @@
-"""A class's students: one per folder or ``.zip`` of a submissions folder, with a digest of its content."""
+"""A class's students: one per folder, ``.zip`` or notebook (``.ipynb``) of a submissions folder, with a
+digest of its content."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.course.notebook import SUFFIX as NOTEBOOK, require_nbformat
 from grader.errors import GraderError
 from grader.sandbox.staging import MAX_FILE_BYTES
 
@@ -19,7 +21,7 @@ class Student:
 
 
 def submission_digest(path: Path) -> str:
-    """sha256 of a .zip's bytes, or of a folder's relative paths and file contents (links not followed)."""
+    """sha256 of a .zip's or a notebook's bytes, or of a folder's relative paths and file contents (links not followed)."""
     h = hashlib.sha256()
     if not path.is_dir():
         with open(path, "rb") as f:
@@ -46,7 +48,11 @@ def submission_digest(path: Path) -> str:
 
 
 def find_students(folder: Path, out: Path) -> tuple[list[Student], list[str]]:
-    """One Student per folder or .zip in ``folder`` (sorted by name), and the entries ignored."""
+    """One Student per folder, .zip or .ipynb in ``folder`` (sorted by name), and the entries ignored.
+
+    Notebooks are read with nbformat: without it, a class that holds one stops here, saying what to
+    install, rather than reporting every notebook as unreadable.
+    """
     if not folder.is_dir():
         raise GraderError(f"submissions folder {folder} is not a folder")
     out = out.resolve()
@@ -60,8 +66,8 @@ def find_students(folder: Path, out: Path) -> tuple[list[Student], list[str]]:
             continue  # the output folder inside the submissions folder is no student
         if entry.is_dir():
             name = entry.name
-        elif entry.is_file() and entry.suffix.lower() == ".zip":
-            name = entry.name[: -len(".zip")]
+        elif entry.is_file() and entry.suffix.lower() in (".zip", NOTEBOOK):
+            name = entry.name[: -len(entry.suffix)]
         else:
             ignored.append(entry.name)
             continue
@@ -70,5 +76,12 @@ def find_students(folder: Path, out: Path) -> tuple[list[Student], list[str]]:
                               f"{students[name].path.name} and {entry.name}")
         students[name] = Student(name, entry, submission_digest(entry))
     if not students:
-        raise GraderError(f"no submissions in {folder} (expected one folder or .zip per student)")
+        raise GraderError(f"no submissions in {folder} (expected one folder, .zip or .ipynb per student)")
+    notebooks = [s.path.name for s in students.values() if s.path.suffix.lower() == NOTEBOOK]
+    if notebooks:
+        try:
+            require_nbformat()
+        except GraderError as exc:
+            raise GraderError(f"{folder} holds notebooks ({', '.join(notebooks[:3])}"
+                              f"{', ...' if len(notebooks) > 3 else ''}); {exc}") from None
     return list(students.values()), ignored

@@ -1,7 +1,7 @@
 """``grade batch``: a class's submissions graded into reports, a gradebook and Gradescope files.
 
-Each entry of the submissions folder (a folder or a ``.zip``; hidden entries ignored) is one student.
-The output folder holds:
+Each entry of the submissions folder (a folder, a ``.zip`` or a notebook; hidden entries ignored) is one
+student. The output folder holds:
 
 - ``batch.json``: the settings its reports were graded with (course, exercises, device, timing,
   limits, grader version, a digest of the checks);
@@ -223,7 +223,7 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
                 if not force and load_saved(reports_dir / f"{s.name}.json", settings_sha, s.digest)}
         todo = [s for s in students if s.name not in done]
         if ignored:
-            console.print(f"[yellow]ignored (not a folder or .zip): {', '.join(ignored)}[/yellow]")
+            console.print(f"[yellow]ignored (not a folder, .zip or .ipynb): {', '.join(ignored)}[/yellow]")
         record = Recorder(out, settings_sha, {s.name: s.digest for s in todo})
         interrupted = False
         t0 = time.monotonic()

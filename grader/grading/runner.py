@@ -1,6 +1,8 @@
 """Grade submissions: stage, judge what was attempted in one long-lived pytest session, return Reports.
 
-Per submission: every selected exercise whose file is missing or is still the stub is *not
+A notebook (``.ipynb``) is first exported into a submission folder (``course/notebook.py``: its
+marked cells, read and never run), and that folder is staged like any other. Per submission: every
+selected exercise whose file is missing or is still the stub is *not
 attempted* (0 points, nothing runs); every other exercise is imported once in its public worker —
 an import that fails is one failed result with the reason — and its checks run. Points: an
 exercise's correctness checks share its ``weight`` in proportion to their own points; its budget
@@ -19,6 +21,7 @@ from pathlib import Path
 from grader import __version__
 from grader.course.attempt import attempted, course_stub_digest
 from grader.course.discover import Course, Exercise
+from grader.course.notebook import export_for_grading, is_notebook
 from grader.course.withheld import NOT_RUN, read_withheld
 from grader.grading.config import Settings
 from grader.grading.results import CheckResult, ExerciseResult, Report
@@ -90,7 +93,7 @@ class Grader:
 
     def grade(self, submission: Path, name: str | None = None, only: list[str] | None = None,
               attempt_all: bool = False, settle: bool = True, quick: bool = False) -> Report:
-        """Grade one submission (a folder or a .zip); never raises for anything the submission does.
+        """Grade one submission (a folder, a .zip or a notebook); never raises for anything the submission does.
 
         ``only`` narrows this one run to some of the grader's exercises; ``attempt_all`` grades an
         untouched stub as if it were an attempt (to prove that stubs earn nothing). With ``settle``
@@ -105,7 +108,7 @@ class Grader:
         isolation: list[str] = []
         self.call_times = {}
         try:
-            staged = stage(submission, self._with_dependencies([e.id for e in exercises]), dest)
+            staged = self._stage(submission, self._with_dependencies([e.id for e in exercises]), dest)
             todo = [e for e in exercises if self._state(e, staged, attempt_all) is None]
             checks: dict[str, list[CheckResult]] = {}
             failures: dict[str, str] = {}
@@ -119,11 +122,25 @@ class Grader:
             results = tuple(self._result(e, staged, attempt_all, checks, failures) for e in exercises)
         finally:
             shutil.rmtree(dest, ignore_errors=True)
+            shutil.rmtree(_export_folder(dest), ignore_errors=True)
         return Report(
             submission=name or str(submission), device=self.settings.device, grader_version=__version__,
             score=round(sum(e.score for e in results), 4), max_score=round(sum(e.max_score for e in results), 4),
             started_at=started.isoformat(timespec="seconds"), duration_s=round(time.monotonic() - t0, 3),
             exercises=results, isolation=tuple(isolation))
+
+    def _stage(self, submission: Path, ids: list[str], dest: Path) -> Staged:
+        """Stage a folder or a zip; a notebook is exported beside ``dest`` first, and what kept an
+        exercise out of the export (a magic in its cell, two answers) is recorded against it."""
+        if not is_notebook(submission):
+            return stage(submission, ids, dest)
+        exported = export_for_grading(submission, self.course, ids, _export_folder(dest))
+        if exported.error:
+            dest.mkdir(parents=True, exist_ok=True)
+            return Staged(dest, (), {}, exported.error)
+        staged = stage(exported.root, ids, dest)
+        problems = {**exported.problems, **staged.problems}
+        return replace(staged, found=tuple(i for i in staged.found if i not in problems), problems=problems)
 
     def _state(self, exercise: Exercise, staged: Staged, attempt_all: bool) -> str | None:
         """None when the exercise is to be graded; otherwise why not (an error, or NOT_ATTEMPTED)."""
@@ -231,6 +248,11 @@ def _in_order(items: list) -> list:
         return KIND_RANK.get(kind, 9), hidden, index
 
     return [item for _, item in sorted(enumerate(items), key=key)]
+
+
+def _export_folder(dest: Path) -> Path:
+    """Where a notebook submission is exported before ``dest`` is staged from it (both hidden from workers)."""
+    return dest.with_name(dest.name + ".notebook")
 
 
 def not_run_results(exercise: Exercise, already: set[str] = frozenset(), timing: bool = True

@@ -3,13 +3,16 @@
 A solution's lines of code are compared, whitespace collapsed, with every line of every text file
 of the release. Only lines that compute (a call or an operator) count: docstrings, comments,
 imports, ``def`` lines, lines that only name things (``for name in NAMES:``), lines the exercise's
-own stub already shows (the public API) and lines too short to mean anything are left out.
+own stub already shows (the public API) and lines too short to mean anything are left out. A
+notebook is searched by the lines of its cells as well as its JSON, where quotes and backslashes are
+escaped.
 """
 
 from __future__ import annotations
 
 import ast
 import io
+import json
 import keyword
 import re
 import tokenize
@@ -102,8 +105,30 @@ def _texts(root: Path) -> list[tuple[str, list[str]]]:
             text = path.read_text(encoding="utf-8")
         except (UnicodeDecodeError, OSError):
             continue
+        if path.suffix == ".ipynb":
+            text = notebook_text(text)
         files.append((path.relative_to(root).as_posix(), [normalise(line) for line in text.splitlines()]))
     return files
+
+
+def notebook_text(text: str) -> str:
+    """A notebook's cell sources and text outputs, then its JSON text (the JSON alone when it is no notebook):
+    a leak's line number counts the lines of the cells, one after the other."""
+    try:
+        cells = json.loads(text).get("cells", [])
+        parts = []
+        for cell in cells:
+            parts.append(_joined(cell.get("source", "")))
+            for output in cell.get("outputs", []):
+                parts.append(_joined(output.get("text", "")))
+                parts += [_joined(v) for k, v in output.get("data", {}).items() if k.startswith("text/")]
+        return "\n".join([*parts, text])
+    except (ValueError, AttributeError, TypeError):
+        return text
+
+
+def _joined(value) -> str:
+    return "".join(value) if isinstance(value, list) else str(value)
 
 
 def find_leaks(solutions: Path, exercise_ids: list[str], tree: Path, stubs: Path | None = None) -> list[Leak]:

@@ -6,6 +6,7 @@ Hidden checks, ``solutions/``, ``tests/`` and ``grader/measure/baselines/`` (han
 are reference answers too) stay behind; each exercise gets ``hidden.toml`` instead, naming its
 hidden checks and the timing checks that need those baselines, with their points, so that
 ``grade`` in the release lists them as not run.
+With ``notebooks``, ``notebooks/<track>.ipynb`` holds one starter notebook per track (``starter.py``).
 Before the copy is put in place, every file in it is searched for the lines of every reference
 solution; one found anywhere refuses the release.
 """
@@ -24,6 +25,7 @@ from grader.course.discover import Course, Exercise, is_hidden, load_course
 from grader.course.withheld import MANIFEST, NOT_RUN, Withheld, manifest_text
 from grader.errors import GraderError
 from grader.lifecycle.leaks import Leak, find_leaks
+from grader.lifecycle.starter import FOLDER as NOTEBOOKS, write_starters
 
 SKIP_NAMES = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints", MANIFEST}
 # Hand-written timing baselines are reference answers in all but name: they stay with the instructor,
@@ -39,6 +41,7 @@ class Release:
     exercises: tuple[str, ...]
     hidden_checks: int
     files: int
+    notebooks: tuple[str, ...] = ()  # the tracks with a starter notebook
 
 
 # Hidden-check manifests ---------------------------------------------------------------------
@@ -111,7 +114,26 @@ def _mark_release(pyproject: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def student_readme(course: Course) -> str:
+def _notebook_section(tracks: tuple[str, ...]) -> str:
+    if not tracks:
+        return ""
+    listed = ", ".join(f"`{NOTEBOOKS}/{t}.ipynb`" for t in tracks)
+    return f"""
+## Working in a notebook
+
+The same exercises come as notebooks, one per track ({listed}): each statement, then its stub
+in a cell whose first line is `# exercise: <id>`. Install the notebook extra, open one in Jupyter and
+run `%grade <id>` (the notebook's first cell gives the rules for helper cells and imports):
+
+```bash
+pip install -c constraints.txt -e '.[notebook]'
+grade -s {NOTEBOOKS}/{tracks[0]}.ipynb                 # the same report from a terminal
+grade submit -s {NOTEBOOKS}/{tracks[0]}.ipynb --out submission.zip
+```
+"""
+
+
+def student_readme(course: Course, notebooks: tuple[str, ...] = ()) -> str:
     """The release's README: how to install, grade and hand in, and the list of exercises."""
     rows = "\n".join(f"| {e.track} | `{e.id}` | {e.title} | {e.summary} |" for e in course.exercises)
     first = course.exercises[0].id if course.exercises else "ID"
@@ -137,7 +159,7 @@ PyTorch's. The report lists every check with its points. The hidden checks are n
 the report lists them as not run ("{NOT_RUN}") with their points, and they run when your
 submission is graded. A failed public check says why; on submission, a failed hidden check says
 what kind of thing went wrong, never its inputs.
-
+{_notebook_section(notebooks)}
 ## Exercises
 
 | track | id | title | summary |
@@ -164,10 +186,12 @@ def with_dependencies(course: Course, ids: list[str] | None) -> Course:
     return replace(course, exercises=tuple(e for e in course.exercises if e.id in keep))
 
 
-def build_release(*, course_dir: Path, out: Path, exercises: list[str] | None = None) -> Release:
+def build_release(*, course_dir: Path, out: Path, exercises: list[str] | None = None,
+                  notebooks: bool = False) -> Release:
     """Write the student release of the course at ``course_dir`` into ``out`` (absent or empty).
 
-    ``exercises`` narrows the release to some exercises and what they depend on.
+    ``exercises`` narrows the release to some exercises and what they depend on; ``notebooks`` adds
+    a starter notebook per track.
     """
     from grader.grading.inventory import collect
 
@@ -185,7 +209,8 @@ def build_release(*, course_dir: Path, out: Path, exercises: list[str] | None = 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        _write_tree(course, tmp, inventory)
+        tracks = write_starters(course, tmp / NOTEBOOKS) if notebooks else ()
+        _write_tree(course, tmp, inventory, tracks)
         leaks = find_leaks(course.root / "solutions", [e.id for e in course.exercises], tmp)
         if leaks:
             raise GraderError(_leak_message(leaks))
@@ -198,10 +223,10 @@ def build_release(*, course_dir: Path, out: Path, exercises: list[str] | None = 
         raise
     files = sum(1 for p in out.rglob("*") if p.is_file())
     hidden = sum(len(v) for v in inventory.checks.values())
-    return Release(out, tuple(e.id for e in course.exercises), hidden, files)
+    return Release(out, tuple(e.id for e in course.exercises), hidden, files, tracks)
 
 
-def _write_tree(course: Course, dest: Path, inventory) -> None:
+def _write_tree(course: Course, dest: Path, inventory, notebooks: tuple[str, ...] = ()) -> None:
     for e in course.exercises:
         target = dest / "exercises" / e.id
         shutil.copytree(e.path, target, ignore=_ignore)
@@ -221,7 +246,7 @@ def _write_tree(course: Course, dest: Path, inventory) -> None:
     for name in COURSE_FILES:
         if (course.root / name).is_file():
             shutil.copy2(course.root / name, dest / name)
-    (dest / "README.md").write_text(student_readme(course), encoding="utf-8")
+    (dest / "README.md").write_text(student_readme(course, notebooks), encoding="utf-8")
     (dest / ".gitignore").write_text(".venv/\n__pycache__/\n*.egg-info/\n*.zip\n", encoding="utf-8")
 
 

@@ -4,6 +4,11 @@ The zip holds ``<id>/<id>.py`` and any other ``.py`` file under ``<id>/`` for ea
 checks, statements or metadata, which the grader brings itself) and ``grade-submission.json``: the
 course id, the grader version, the time and a SHA-256 per file. Grading reads only ``<id>/``
 folders, so the manifest is ignored there; it is for the student's and the instructor's records.
+
+From a notebook, the zip holds the files its marked cells export (``course/notebook.py``) and the
+manifest names the notebook, its SHA-256 and the cells of each exercise. A notebook that cannot be
+exported whole (a magic in a marked cell, two answers to one exercise, a marker naming no exercise)
+is refused with every reason, rather than packed without the exercises it would lose.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pathlib import Path
 
 from grader import __version__
 from grader.course.discover import load_course
+from grader.course.notebook import export_notebook, is_notebook, read_notebook, refusals
 from grader.errors import GraderError
 from grader.sandbox.staging import MAX_FILE_BYTES, SKIP_NAMES
 
@@ -33,6 +39,7 @@ class Packed:
     files: tuple[str, ...]
     exercises: tuple[str, ...]
     untouched: tuple[str, ...]  # exercises whose functions all still raise NotImplementedError
+    warnings: tuple[str, ...] = ()  # from a notebook: names its marked cells use that the export lacks
 
 
 def _wanted(path: Path, folder: Path) -> bool:
@@ -57,12 +64,38 @@ def is_untouched(source: str, functions: tuple[str, ...]) -> bool:
 
 def pack_submission(*, course_dir: Path, out: Path, source: Path | None = None,
                     exercises: list[str] | None = None) -> Packed:
-    """Write ``out`` (a .zip) from ``source`` (default: the course's ``exercises/``)."""
+    """Write ``out`` (a .zip) from ``source``: a folder (default: the course's ``exercises/``) or a notebook."""
     course = load_course(course_dir)
     chosen = course.select(exercises)
     source = (source or course.root / "exercises").resolve()
     if out.suffix != ".zip":
         raise GraderError(f"--out {out} should name a .zip file")
+    if is_notebook(source):
+        with tempfile.TemporaryDirectory(prefix="grade-submit-") as tmp:
+            return _pack_notebook(course, source, out, exercises, chosen, Path(tmp))
+    if not source.is_dir():
+        raise GraderError(f"{source} is not a folder laid out as <id>/<id>.py, nor a notebook (.ipynb)")
+    return _pack_folder(course, source, out, chosen)
+
+
+def _pack_notebook(course, notebook_path: Path, out: Path, exercises, chosen, tmp: Path) -> Packed:
+    notebook = read_notebook(notebook_path, course)
+    ids = [e.id for e in chosen]
+    stops = refusals(notebook, exercises)
+    stops += [f"{e}: {reason}" for e, reason in notebook.problems.items() if e in ids]
+    if stops:
+        listed = "\n".join(f"  {s}" for s in stops)
+        raise GraderError(f"{notebook_path.name} cannot be packed as it stands:\n{listed}\n"
+                          "fix the notebook, or pack the other exercises alone with -e")
+    exported = export_notebook(notebook, course, ids, tmp)
+    cells = {e: [c.number for c in notebook.marked if c.exercise == e] for e in exported.found}
+    record = {"name": notebook_path.name, "sha256": hashlib.sha256(notebook_path.read_bytes()).hexdigest(),
+              "cells": cells}
+    packed = _pack_folder(course, tmp, out, chosen, notebook=record)
+    return Packed(packed.out, packed.files, packed.exercises, packed.untouched, exported.warnings)
+
+
+def _pack_folder(course, source: Path, out: Path, chosen, notebook: dict | None = None) -> Packed:
     files: dict[str, bytes] = {}
     found, untouched = [], []
     for e in chosen:
@@ -86,6 +119,8 @@ def pack_submission(*, course_dir: Path, out: Path, source: Path | None = None,
         "files": {name: {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
                   for name, data in files.items()},
     }
+    if notebook is not None:
+        manifest["notebook"] = notebook
     _write_zip(out, files, json.dumps(manifest, indent=2) + "\n")
     return Packed(out.resolve(), tuple(files), tuple(found), tuple(untouched))
 
