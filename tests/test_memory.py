@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import ROOT, make_settings, requires_cuda
+from grader.grading.runner import Grader
 from grader.measure import memory, memory_worker
 from grader.checks import StudentError
 from grader.course.discover import Exercise
@@ -316,3 +317,30 @@ def test_memory_dict_reaches_the_json_report(grader):
     (entry,) = [c for c in checks if c["kind"] == "memory"]
     assert set(entry["memory"]) >= {"peak_bytes", "budget_bytes", "verdict", "cross_check"}
     assert all("memory" not in c for c in checks if c["kind"] == "correctness")
+
+
+@pytest.fixture(scope="module")
+def cuda_grader(course):
+    """A grader on the GPU, timing off: the memory checks read the caching allocator's peak there."""
+    with Grader(course, make_settings(course, device="cuda")) as g:
+        yield g
+
+
+@pytest.mark.cuda
+@requires_cuda
+@pytest.mark.parametrize("exercise, case", [
+    ("flash_attention", None), ("lora_linear", None),
+    ("flash_attention", "full_score_matrix.py"), ("lora_linear", "merged_weight.py"),
+])
+def test_memory_budgets_on_cuda_read_the_allocator(cuda_grader, course, tmp_path, exercise, case):
+    wrong = case and ROOT / "tests" / "wrong_answers" / exercise / case
+    result = grade_case(cuda_grader, course, tmp_path, exercise, wrong)
+    correctness, checks = split(result)
+    assert all(c.status == "passed" for c in correctness), [(c.name, c.message) for c in correctness]
+    assert checks
+    for c in checks:
+        assert c.memory["allocator_bytes"] is not None and c.memory["allocator_bytes"] > 0, c.memory
+        if case is None:
+            assert c.status == "passed" and c.memory["peak_bytes"] <= c.memory["budget_bytes"], c.memory
+        else:
+            assert c.status == "failed" and c.memory["peak_bytes"] > c.memory["budget_bytes"], c.memory
