@@ -42,7 +42,7 @@ from grader.checks import CheckFailure, StudentError
 from grader.units import mib, parse_size
 from grader.course.discover import Exercise
 from grader.errors import GraderError
-from grader.measure.spec import DEVICES, template as spec_template
+from grader.measure.spec import DEVICES, device_tables, template as spec_template
 from grader.measure.stats import mismatch, tolerances
 
 SLACK_FLOOR = 24 * 2**20  # page-cache, heap and interpreter noise of one call, as the cgroup sees it
@@ -123,18 +123,7 @@ def parse_tables(exercise: Exercise) -> list[MemoryBudget]:
             if key in table:
                 options[key] = _positive_number(table[key], f"{where}.{key}")
         devices = {}
-        for device in DEVICES:
-            if device not in table:
-                continue
-            spec = table[device]
-            if not isinstance(spec, dict) or "budget_bytes" not in spec:
-                raise GraderError(f"missing 'budget_bytes' in {where}.{device}")
-            unknown = set(spec) - DEVICE_KEYS
-            if unknown:
-                raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where}.{device}")
-            sizes = spec.get("sizes", {})
-            if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
-                raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
+        for device, (spec, sizes) in device_tables(table, "budget_bytes", DEVICE_KEYS, where).items():
             budget = parse_size(spec["budget_bytes"], f"{where}.{device}.budget_bytes")
             slack = parse_size(spec["slack_bytes"], f"{where}.{device}.slack_bytes") if "slack_bytes" in spec \
                 else max(SLACK_FLOOR, budget // 2)

@@ -26,6 +26,29 @@ def number(value, where: str, kind=float, positive: bool = True):
     return kind(value)
 
 
+def device_tables(table: dict, required: str, keys: set[str], where: str) -> dict[str, tuple[dict, dict]]:
+    """A budget table's per-device tables ("cpu", "cuda") that are present: device -> (spec, sizes).
+
+    Each must be a table holding ``required``, with no key outside ``keys``, and its ``sizes`` (if
+    any) must map names to non-negative integers; a bad one raises GraderError naming where it is.
+    """
+    found = {}
+    for device in DEVICES:
+        if device not in table:
+            continue
+        spec = table[device]
+        if not isinstance(spec, dict) or required not in spec:
+            raise GraderError(f"missing {required!r} in {where}.{device}")
+        unknown = set(spec) - keys
+        if unknown:
+            raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where}.{device}")
+        sizes = spec.get("sizes", {})
+        if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
+            raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
+        found[device] = (spec, sizes)
+    return found
+
+
 def dims(dims, sizes: dict, where: str) -> list[int]:
     if not isinstance(dims, list):
         raise GraderError(f"invalid dimensions {dims!r} in {where} (a list)")

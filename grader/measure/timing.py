@@ -39,7 +39,7 @@ from grader.sandbox.codec import DTYPES
 from grader.course.discover import Exercise
 from grader.errors import GraderError, WorkerFailure
 from grader.measure.draw import resolve
-from grader.measure.spec import DEVICES, number, template as spec_template
+from grader.measure.spec import DEVICES, device_tables, number, template as spec_template
 from grader.measure.timing_session import Plan, Session, TimingInconclusive
 
 DRAW_ATEN = ("empty", "normal", "uniform", "random", "fill", "mul")  # what drawing inputs dispatches to
@@ -109,18 +109,7 @@ def parse_tables(exercise: Exercise) -> list[Budget]:
         if not isinstance(args, list) or not isinstance(kwargs, dict):
             raise GraderError(f"invalid args or kwargs in {where} (a list and a table)")
         devices = {}
-        for device in DEVICES:
-            if device not in table:
-                continue
-            spec = table[device]
-            if not isinstance(spec, dict) or "budget" not in spec:
-                raise GraderError(f"missing 'budget' in {where}.{device}")
-            unknown = set(spec) - DEVICE_KEYS
-            if unknown:
-                raise GraderError(f"unknown key {sorted(unknown)[0]!r} in {where}.{device}")
-            sizes = spec.get("sizes", {})
-            if not isinstance(sizes, dict) or not all(isinstance(v, int) and v >= 0 for v in sizes.values()):
-                raise GraderError(f"invalid sizes in {where}.{device} (names to non-negative integers)")
+        for device, (spec, sizes) in device_tables(table, "budget", DEVICE_KEYS, where).items():
             devices[device] = {"budget": number(spec["budget"], f"{where}.{device}.budget"), "sizes": sizes,
                                **_options(spec, DEVICE_KEYS, f"{where}.{device}")}
         if not devices:
