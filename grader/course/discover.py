@@ -36,6 +36,16 @@ class Exercise:
         """What checks and budgets may call: the functions students write and the ones provided."""
         return self.functions + tuple(f for f in self.provided if f not in self.functions)
 
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang``: for ``zh`` the first heading of ``README.zh.md``, else the toml's title."""
+        if lang == "en":
+            return self.title
+        try:
+            first = (self.path / f"README.{lang}.md").read_text(encoding="utf-8").lstrip().splitlines()[0]
+        except (OSError, IndexError, UnicodeDecodeError):
+            return self.title
+        return first[2:].strip() or self.title if first.startswith("# ") else self.title
+
     @property
     def stub(self) -> Path:
         return self.path / f"{self.id}.py"
