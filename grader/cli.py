@@ -63,6 +63,7 @@ def run_grade(*, course_dir, submission, exercises, device, timing, json_path, l
     with Grader(course, settings) as grader:
         report = grader.grade(settings.submission, name=str(submission) if submission else english("report.working_copy"))
     write_console(report, console, verbose=verbose, named=tuple(exercises or ()), tr=tr, titles=titles,
+                  tracks=course.track_titles_in(settings.lang),
                   submission=None if submission else tr("report.working_copy"))
     if json_path:
         write_json(report, json_path)
@@ -125,13 +126,14 @@ def list_exercises(course: CourseOpt = None, lang: LangOpt = None) -> None:
         c = load_course(find_course(course or Path.cwd()))
         language = resolve_language(lang, c.settings, str(c.root / "pyproject.toml") + " [tool.grade]")
         tr = Translator(language)
-        table = Table(title=tr("list.title", course=c.title, exercises=tr.n("report.exercises", len(c.exercises))))
+        tracks = c.track_titles_in(language)
+        table = Table(title=tr("list.title", course=c.title_in(language), exercises=tr.n("report.exercises", len(c.exercises))))
         for col in ("list.number", "list.id", "list.title_column", "list.track", "list.functions", "list.checks"):
             table.add_column(tr(col))
         for i, e in enumerate(c.exercises, 1):
             budgets = len(e.timing) + len(e.memory)
             hidden = _count_checks(e.hidden_checks) if e.hidden_checks else len(read_withheld(e))
-            table.add_row(str(i), e.id, e.title_in(language), e.track, ", ".join(e.functions),
+            table.add_row(str(i), e.id, e.title_in(language), tracks.get(e.track, e.track), ", ".join(e.functions),
                           tr("list.check_counts", public=_count_checks(e.public_checks), hidden=hidden)
                           + (tr.n("list.budgets", budgets) if budgets else ""))
         console.print(table)

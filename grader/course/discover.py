@@ -77,6 +77,19 @@ class Course:
     exercises: tuple[Exercise, ...]
     settings: dict = field(default_factory=dict, repr=False)
 
+    def _translation(self, lang: str) -> dict:
+        table = self.settings.get("translations", {})
+        return table.get(lang, {}) if isinstance(table, dict) and isinstance(table.get(lang, {}), dict) else {}
+
+    def title_in(self, lang: str) -> str:
+        """The course's title in ``lang``: ``[tool.grade.translations.<lang>] course_title``, else its title."""
+        return str(self._translation(lang).get("course_title", self.title))
+
+    def track_titles_in(self, lang: str) -> dict[str, str]:
+        """Track names in ``lang`` from ``[tool.grade.translations.<lang>] tracks`` (none: writers use the id)."""
+        tracks = self._translation(lang).get("tracks", {})
+        return {str(k): str(v) for k, v in tracks.items()} if isinstance(tracks, dict) else {}
+
     def get(self, exercise_id: str) -> Exercise:
         for e in self.exercises:
             if e.id == exercise_id:

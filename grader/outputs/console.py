@@ -7,7 +7,7 @@ table of every exercise that was attempted and is not yet fully passed, of every
 
 Every fixed word comes from the catalogue (``grader/messages.py``) in the translator's language; a
 check's message is rendered from its key, and shown as it came when it has none (the submission's
-own words). ``titles`` gives the exercises' titles in that language (``Exercise.title_in``).
+own words).
 """
 
 from __future__ import annotations
@@ -36,7 +36,10 @@ def points(score: float, max_score: float) -> str:
 ENGLISH = Translator("en")
 
 
-def track_title(track: str, tr: Translator = ENGLISH) -> str:
+def track_title(track: str, tr: Translator = ENGLISH, names: Mapping[str, str] | None = None) -> str:
+    """A track's name in the reader's language (``names``: the course's translations), else from its id."""
+    if names and track in names:
+        return names[track]
     return track.replace("-", " ").replace("_", " ").capitalize() if track else tr("report.exercises_heading")
 
 
@@ -83,12 +86,13 @@ def _mark(ex: ExerciseResult) -> tuple[str, str]:
 
 def write_console(report: Report, console: Console, verbose: bool = False, named: tuple[str, ...] = (),
                   tr: Translator = ENGLISH, titles: Mapping[str, str] | None = None,
-                  submission: str | None = None) -> None:
+                  tracks: Mapping[str, str] | None = None, submission: str | None = None) -> None:
     """The summary by track; above it, the checks of the exercises worth a closer look.
 
-    ``submission`` names the submission in the heading instead of the report's own name.
+    ``titles`` and ``tracks`` name exercises and tracks in the reader's language; ``submission``
+    names the submission in the heading instead of the report's own name.
     """
-    view = _View(tr, titles or {})
+    view = _View(tr, titles or {}, tracks or {})
     console.print(Text.assemble((tr("report.grading"), "bold"), (submission or report.submission, "bold cyan"),
                                 tr("report.heading", device=report.device, version=report.grader_version,
                                    exercises=tr.n("report.exercises", len(report.exercises)))))
@@ -111,6 +115,7 @@ class _View:
 
     tr: Translator
     titles: Mapping[str, str]
+    tracks: Mapping[str, str]
 
     def title(self, ex: ExerciseResult) -> str:
         return self.titles.get(ex.id, ex.title)
@@ -138,7 +143,7 @@ def _write_summary(report: Report, console: Console, verbose: bool, view: _View)
         score, top = sum(e.score for e in exercises), sum(e.max_score for e in exercises)
         started = sum(1 for e in exercises if e.attempted)
         collapsed = not started and not verbose and len(tracks) > 1
-        table.add_row("", Text(track_title(track, tr), style="bold"), "", Text(points(score, top), style="bold"),
+        table.add_row("", Text(track_title(track, tr, view.tracks), style="bold"), "", Text(points(score, top), style="bold"),
                       Text(tr("report.not_started") if collapsed else
                            tr("report.started", started=started, total=len(exercises)), style="dim"))
         if not collapsed:
