@@ -20,6 +20,7 @@ import pytest
 import torch
 
 from grader.errors import WorkerFailure
+from grader.messages import Message
 
 __all__ = ["CheckFailure", "StudentError", "MissingExercise", "WorkerFailure", "PLUGIN_KEY", "check", "generator",
            "randn", "rand", "assert_tensor", "assert_scalar", "assert_tuple", "skip_unless_timed"]
@@ -29,7 +30,7 @@ class CheckFailure(AssertionError):
     """A wrong answer: ``summary`` is safe to show for hidden checks, ``detail`` only for public ones."""
 
     def __init__(self, summary: str, detail: str = ""):
-        super().__init__(f"{summary}: {detail}" if detail else summary)
+        super().__init__(f"{summary}: {detail}" if detail else summary)  # a Message summary keeps its key
         self.summary = summary
         self.detail = detail
 
@@ -45,27 +46,30 @@ class StudentError(Exception):
         self.where = str(error.get("where", "") or "")
         super().__init__(self.public_message())
 
-    def public_message(self) -> str:
+    # A grader.messages.Message where the grader writes the whole message; the submission's own
+    # text (its exception's message, an import error) is shown as it is.
+    def public_message(self) -> "Message | str":
         if self.kind == "not-implemented":
-            return f"{self.function} is not implemented yet (it raises NotImplementedError)"
+            return Message("check.not_implemented", {"function": self.function})
         at = f" (at {self.where})" if self.where else ""
         if self.kind in ("import", "forbidden", "type", "missing", "tamper", "memory", "codec"):
             return f"{self.function}: {self.text}{at}"
         return f"{self.function} raised {self.text}{at}"
 
-    def hidden_message(self) -> str:
+    def hidden_message(self) -> "Message | str":
         if self.kind == "not-implemented":
             return self.public_message()
         if self.kind in ("import", "forbidden", "missing", "tamper"):
             return f"{self.function}: {self.text}"
         if self.kind == "type":
-            return f"{self.function} returned a value of an unsupported type"
+            return Message("check.hidden_unsupported_type", {"function": self.function})
         if self.kind == "memory":
-            return f"{self.function} ran out of memory"
+            return Message("check.hidden_out_of_memory", {"function": self.function})
         # The class name is the submission's to choose: only a built-in one is shown, so that no
         # hidden input can travel out in it.
-        shown = self.type if self.type in BUILTIN_EXCEPTIONS else "an exception of its own class"
-        return f"{self.function} raised {shown}"
+        if self.type in BUILTIN_EXCEPTIONS:
+            return Message("check.hidden_raised", {"function": self.function, "type": self.type})
+        return Message("check.hidden_raised_own_class", {"function": self.function})
 
 
 class MissingExercise(Exception):
@@ -86,10 +90,10 @@ def skip_unless_timed(request: pytest.FixtureRequest, exercise: str) -> None:
     plugin = request.config.stash[PLUGIN_KEY]
     if not plugin.settings.timing:
         request.node.uncounted = True
-        pytest.skip("timing checks are off (--no-timing)")
+        pytest.skip(Message("check.timing_off"))
     passed, failed = plugin.correctness_passed(exercise)
     if not passed:
-        pytest.skip(f"not timed: {failed} correctness check(s) failed; speed counts only for a correct answer")
+        pytest.skip(Message("check.not_timed", {"failed": failed}))
 
 
 def check(points: float = 1.0, kind: str = "correctness"):

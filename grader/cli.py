@@ -13,6 +13,7 @@ from rich.text import Text
 
 from grader import __version__
 from grader.errors import GraderError
+from grader.messages import Translator, english, resolve_language
 
 app = typer.Typer(add_completion=False, no_args_is_help=False, rich_markup_mode=None,
                   help="Grade exercises of a PyTorch course against hidden checks, with student code sandboxed.")
@@ -26,45 +27,53 @@ CourseOpt = Annotated[Optional[Path], typer.Option("--course", help="The course 
 SubmissionTimeoutOpt = Annotated[Optional[float], typer.Option("--submission-timeout", help="Seconds a whole submission may take.")]
 CpuTimeOpt = Annotated[Optional[int], typer.Option("--cpu-time", help="CPU seconds each worker process may use.")]
 ProcessesOpt = Annotated[Optional[int], typer.Option("--max-processes", help="Processes and threads a worker may run.")]
+LangOpt = Annotated[Optional[str], typer.Option("--lang", help="The report's language: en or zh (default: [tool.grade] lang, else the locale, LANG).")]
 FileSizeOpt = Annotated[Optional[str], typer.Option("--max-file-size", help="Largest file a worker may write, e.g. 64MiB.")]
 
 
-def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises, device, timing, limits=None):
+def _settings(course_dir: Optional[Path], submission: Optional[Path], exercises, device, timing, limits=None,
+              lang=None):
     from grader.grading import config
     from grader.course.discover import find_course, load_course
 
     course = load_course(find_course(course_dir or Path.cwd()))
     settings = config.resolve(course=course.root, course_settings=course.settings, submission=submission,
-                              exercises=exercises, device=device, timing=timing, limit_overrides=limits)
+                              exercises=exercises, device=device, timing=timing, limit_overrides=limits,
+                              lang=lang)
     course.select(list(settings.exercises))  # unknown ids fail here, with the list of known ones
     return course, settings
 
 
 def run_grade(*, course_dir, submission, exercises, device, timing, json_path, limits, verbose,
-              fail_under=None, junit=None, gradescope=None, markdown=None) -> int:
+              fail_under=None, junit=None, gradescope=None, markdown=None, lang=None) -> int:
     from grader.course.notebook import check_notebook, is_notebook
     from grader.outputs.ci import percent, write_ci_outputs
     from grader.outputs.console import write_console
     from grader.outputs.files import write_json
     from grader.grading.runner import Grader
 
-    course, settings = _settings(course_dir, submission, exercises, device, timing, limits)
+    course, settings = _settings(course_dir, submission, exercises, device, timing, limits, lang)
+    tr = Translator(settings.lang)
+    titles = {e.id: e.title_in(settings.lang) for e in course.exercises}
     if not settings.submission.exists():
         raise GraderError(f"submission {settings.submission} does not exist")
     if is_notebook(settings.submission):  # what stops the run is said before anything is graded
         for warning in check_notebook(settings.submission, course, list(settings.exercises)):
-            console.print(Text(f"note: {warning}", style="yellow"))
+            console.print(Text(tr("cli.note", note=warning), style="yellow"))
     with Grader(course, settings) as grader:
-        report = grader.grade(settings.submission, name=str(submission) if submission else "your working copy (exercises/)")
-    write_console(report, console, verbose=verbose, named=tuple(exercises or ()))
+        report = grader.grade(settings.submission, name=str(submission) if submission else english("report.working_copy"))
+    write_console(report, console, verbose=verbose, named=tuple(exercises or ()), tr=tr, titles=titles,
+                  tracks=course.track_titles_in(settings.lang),
+                  submission=None if submission else tr("report.working_copy"))
     if json_path:
         write_json(report, json_path)
-    write_ci_outputs(report, junit=junit, gradescope=gradescope, markdown=markdown, fail_under=fail_under)
+    write_ci_outputs(report, junit=junit, gradescope=gradescope, markdown=markdown, fail_under=fail_under,
+                     tr=tr, titles=titles)
     broken = [e.id for e in report.exercises if e.error and e.error.startswith("the course's checks are broken")]
     if broken:
         raise GraderError(f"the checks of {', '.join(broken)} are broken; see the report")
     if fail_under is not None and percent(report) < fail_under:
-        console.print(Text(f"{percent(report):.1f}% is under --fail-under {fail_under:g}%", style="bold red"))
+        console.print(Text(tr("cli.under_fail_under", percent=percent(report), threshold=fail_under), style="bold red"))
         return 1
     return 0
 
@@ -89,6 +98,7 @@ def main(
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Write JUnit XML here (one testcase per check).")] = None,
     gradescope: Annotated[Optional[Path], typer.Option("--gradescope", help="Write Gradescope's results.json here.")] = None,
     markdown: Annotated[Optional[Path], typer.Option("--markdown", help="Write a Markdown summary here (e.g. for $GITHUB_STEP_SUMMARY).")] = None,
+    lang: LangOpt = None,
     version: Annotated[bool, typer.Option("--version", help="Print the grader's version.")] = False,
 ) -> None:
     """Grade the course's working copy, or --submission PATH, and print a scored report."""
@@ -101,11 +111,12 @@ def main(
               "cpu_seconds": cpu_time, "processes": max_processes, "file_bytes": max_file_size}
     _exit(lambda: run_grade(course_dir=course, submission=submission, exercises=exercise, device=device,
                             timing=timing, json_path=json_path, limits=limits, verbose=verbose,
-                            fail_under=fail_under, junit=junit, gradescope=gradescope, markdown=markdown))
+                            fail_under=fail_under, junit=junit, gradescope=gradescope, markdown=markdown,
+                            lang=lang))
 
 
 @app.command("list")
-def list_exercises(course: CourseOpt = None) -> None:
+def list_exercises(course: CourseOpt = None, lang: LangOpt = None) -> None:
     """Show the course's exercises, by track and in order."""
 
     def body() -> int:
@@ -113,15 +124,18 @@ def list_exercises(course: CourseOpt = None) -> None:
         from grader.course.withheld import read_withheld
 
         c = load_course(find_course(course or Path.cwd()))
-        table = Table(title=f"{c.title} — {len(c.exercises)} exercises")
-        for col in ("#", "id", "title", "track", "functions", "checks"):
-            table.add_column(col)
+        language = resolve_language(lang, c.settings, str(c.root / "pyproject.toml") + " [tool.grade]")
+        tr = Translator(language)
+        tracks = c.track_titles_in(language)
+        table = Table(title=tr("list.title", course=c.title_in(language), exercises=tr.n("report.exercises", len(c.exercises))))
+        for col in ("list.number", "list.id", "list.title_column", "list.track", "list.functions", "list.checks"):
+            table.add_column(tr(col))
         for i, e in enumerate(c.exercises, 1):
             budgets = len(e.timing) + len(e.memory)
             hidden = _count_checks(e.hidden_checks) if e.hidden_checks else len(read_withheld(e))
-            table.add_row(str(i), e.id, e.title, e.track, ", ".join(e.functions),
-                          f"{_count_checks(e.public_checks)} public, {hidden} hidden"
-                          + (f", {budgets} budget{'s' if budgets != 1 else ''}" if budgets else ""))
+            table.add_row(str(i), e.id, e.title_in(language), tracks.get(e.track, e.track), ", ".join(e.functions),
+                          tr("list.check_counts", public=_count_checks(e.public_checks), hidden=hidden)
+                          + (tr.n("list.budgets", budgets) if budgets else ""))
         console.print(table)
         return 0
 

@@ -14,6 +14,12 @@ from grader.grading.runner import Grader
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# A report's language follows the locale where neither --lang nor [tool.grade] lang names one
+# (grader/messages.py); the suite reads English reports, whatever the machine's locale.
+for _name in ("LC_ALL", "LC_MESSAGES"):
+    os.environ.pop(_name, None)
+os.environ["LANG"] = "C.UTF-8"
+
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 requires_root = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
 

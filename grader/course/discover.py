@@ -36,6 +36,16 @@ class Exercise:
         """What checks and budgets may call: the functions students write and the ones provided."""
         return self.functions + tuple(f for f in self.provided if f not in self.functions)
 
+    def title_in(self, lang: str) -> str:
+        """The title in ``lang``: for ``zh`` the first heading of ``README.zh.md``, else the toml's title."""
+        if lang == "en":
+            return self.title
+        try:
+            first = (self.path / f"README.{lang}.md").read_text(encoding="utf-8").lstrip().splitlines()[0]
+        except (OSError, IndexError, UnicodeDecodeError):
+            return self.title
+        return first[2:].strip() or self.title if first.startswith("# ") else self.title
+
     @property
     def stub(self) -> Path:
         return self.path / f"{self.id}.py"
@@ -66,6 +76,19 @@ class Course:
     tracks: tuple[str, ...]
     exercises: tuple[Exercise, ...]
     settings: dict = field(default_factory=dict, repr=False)
+
+    def _translation(self, lang: str) -> dict:
+        table = self.settings.get("translations", {})
+        return table.get(lang, {}) if isinstance(table, dict) and isinstance(table.get(lang, {}), dict) else {}
+
+    def title_in(self, lang: str) -> str:
+        """The course's title in ``lang``: ``[tool.grade.translations.<lang>] course_title``, else its title."""
+        return str(self._translation(lang).get("course_title", self.title))
+
+    def track_titles_in(self, lang: str) -> dict[str, str]:
+        """Track names in ``lang`` from ``[tool.grade.translations.<lang>] tracks`` (none: writers use the id)."""
+        tracks = self._translation(lang).get("tracks", {})
+        return {str(k): str(v) for k, v in tracks.items()} if isinstance(tracks, dict) else {}
 
     def get(self, exercise_id: str) -> Exercise:
         for e in self.exercises:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 from grader.course.discover import Exercise
 from grader.errors import GraderError
+from grader.messages import Message
 
 MANIFEST = "hidden.toml"
-NOT_RUN = "graded on submission"
+NOT_RUN = Message("check.not_run")  # "graded on submission"
 
 
 def toml_string(text: str) -> str:

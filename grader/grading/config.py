@@ -1,4 +1,5 @@
-"""Settings for one grading run, resolved in one place: command line, then ``[tool.grade]``, then defaults."""
+"""Settings for one grading run, resolved in one place: command line, then ``[tool.grade]``, then defaults
+(for the language, the locale before the default)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from grader.errors import GraderError
+from grader.messages import resolve_language
 from grader.units import parse_size
 from grader.sandbox.protocol import Limits
 
@@ -23,6 +25,7 @@ class Settings:
     limits: Limits = field(default_factory=Limits)
     namespaces: bool = True
     release: bool = False  # a student release: hidden checks are absent and shown as not run
+    lang: str = "en"  # the language of the reports people read (grader/messages.py)
 
 
 def _positive(value: object, where: str) -> float:
@@ -67,7 +70,8 @@ def resolve_device(requested: str) -> str:
 
 
 def resolve(*, course: Path, course_settings: dict, submission: Path | None, exercises: list[str] | None,
-            device: str | None, timing: bool | None, limit_overrides: dict | None = None) -> Settings:
+            device: str | None, timing: bool | None, limit_overrides: dict | None = None,
+            lang: str | None = None) -> Settings:
     """Combine the command line with ``[tool.grade]`` (``course_settings``) and the defaults."""
     where = str(course / "pyproject.toml") + " [tool.grade]"
     device = device or os.environ.get("GRADE_DEVICE") or str(course_settings.get("device", "cpu"))
@@ -78,4 +82,5 @@ def resolve(*, course: Path, course_settings: dict, submission: Path | None, exe
         course=course, submission=(submission or course / "exercises").resolve(),
         exercises=tuple(exercises or ()), device=resolve_device(device), timing=timing, limits=limits,
         namespaces=bool(course_settings.get("namespaces", True)),
-        release=bool(course_settings.get("release", False)))
+        release=bool(course_settings.get("release", False)),
+        lang=resolve_language(lang, course_settings, where))

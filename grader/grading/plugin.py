@@ -21,6 +21,7 @@ from grader.course.discover import Course, Exercise, is_hidden
 from grader.grading.results import CheckResult
 from grader.measure import memory, timing
 from grader.errors import WorkerFailure
+from grader.messages import Message, key_of, reason_of
 from grader.sandbox.handle import WorkerHandle
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import Staged
@@ -66,8 +67,8 @@ class Proxy:
         run = self._plugin.run
         key = (self._exercise.id, name)
         if key in run.timed_out:
-            raise WorkerFailure("timeout", f"{name} timed out in an earlier check ({run.timed_out[key]}); "
-                                           f"it is not called again")
+            raise WorkerFailure("timeout", Message("check.timed_out_earlier",
+                                                   {"function": name, "reason": run.timed_out[key]}))
         worker = self._plugin.worker(self._exercise, self._pool)
         timeout = self._plugin.call_timeout()
         started = time.monotonic()
@@ -76,7 +77,7 @@ class Proxy:
                                     "return_args": check_inputs}, timeout=timeout)
         except WorkerFailure as failure:
             if failure.kind == "timeout":
-                run.timed_out[key] = str(failure).removesuffix(" (the worker was stopped)")
+                run.timed_out[key] = _without_stop(failure)
             raise
         finally:
             run.note_call(time.monotonic() - started)
@@ -183,7 +184,7 @@ class GradePlugin:
     def remaining(self) -> float:
         remaining = self.run.deadline - time.monotonic()
         if remaining <= 0:
-            raise WorkerFailure("timeout", "the submission's time limit was used up")
+            raise WorkerFailure("timeout", Message("check.submission_time_used_up"))
         return remaining
 
     def call_timeout(self) -> float:
@@ -212,7 +213,7 @@ class GradePlugin:
             raise MissingExercise(run.import_failures[exercise.id])
         if exercise.id not in run.serves:
             raise MissingExercise(run.staged.problems.get(exercise.id) or run.staged.error
-                                  or f"the submission has no {exercise.id}/{exercise.id}.py")
+                                  or Message("check.no_file", {"exercise": exercise.id}))
         handle = run.workers.get(pool)
         if handle is not None and handle.dead is not None:
             self.sandbox.retire(run.workers.pop(pool))
@@ -241,12 +242,13 @@ class GradePlugin:
             run.isolation = list(handle.layers)
         return handle
 
-    def probe(self, exercise: Exercise) -> str | None:
-        """Import the exercise in its public worker; why it cannot be imported, or None."""
+    def probe(self, exercise: Exercise) -> "Message | str | None":
+        """Import the exercise in its public worker; why it cannot be imported (keyed where the grader
+        says it, the submission's own error as it is), or None."""
         try:
             handle = self.worker(exercise, "public")
         except WorkerFailure as failure:
-            reason = f"importing {exercise.id}/{exercise.id}.py failed: {failure}"
+            reason = Message("exercise.import_failed", {"exercise": exercise.id, "reason": reason_of(failure)})
         else:
             error = handle.loaded.get(exercise.id)
             if error is None:
@@ -319,17 +321,19 @@ class GradePlugin:
     def _record(self, item: pytest.Item, call: pytest.CallInfo, report) -> None:
         points, kind, hidden = check_meta(item)
         exercise = exercise_of(item, self.course)
-        status, message = "passed", ""
+        status, message, key, args = "passed", "", None, None
         if report.skipped:
             status = "skipped"
             longrepr = report.longrepr
             message = str(longrepr[2]).removeprefix("Skipped: ") if isinstance(longrepr, tuple) else ""
+            if call.excinfo is not None:
+                key, args = key_of(call.excinfo.value)
         elif report.failed:
-            status, message = classify(call.excinfo, hidden, report.when)
+            status, message, key, args = classify(call.excinfo, hidden, report.when)
         measured = getattr(item, "measured", None)
         result = CheckResult(
             name=check_name(item), kind=kind, hidden=hidden, status=status,
-            score=points if status == "passed" else 0.0, message=message,
+            score=points if status == "passed" else 0.0, message=message, message_key=key, message_args=args,
             # A check skipped by request (--no-timing) is left out of the score, not lost.
             max_score=0.0 if status == "skipped" and getattr(item, "uncounted", False) else points,
             duration_s=round(call.duration, 4),
@@ -337,10 +341,23 @@ class GradePlugin:
         self.run.results.setdefault(exercise.id, []).append(result)
 
 
-def classify(excinfo, hidden: bool, when: str) -> tuple[str, str]:
-    """Status and message for a failed check; a hidden check's message never shows values."""
+def classify(excinfo, hidden: bool, when: str) -> tuple[str, str, str | None, dict | None]:
+    """Status, message, and the message's key and fields for a failed check (no key: the message
+    holds what the submission or the check's own assertion said). A hidden check's message never
+    shows values."""
+    status, message = _classify(excinfo, hidden, when)
+    if isinstance(message, Message):
+        return status, str(message), message.key, message.to_args()
+    exc = excinfo.value if excinfo is not None else None
+    key, args = key_of(exc) if exc is not None else (None, None)
+    if key is not None and str(exc) != message:  # a hidden check shows a summary, not the keyed text
+        key, args = None, None
+    return status, message, key, args
+
+
+def _classify(excinfo, hidden: bool, when: str) -> tuple[str, "Message | str"]:
     if excinfo is None:
-        return "error", "the check failed without an exception"
+        return "error", Message("check.no_exception")
     exc = excinfo.value
     if getattr(exc, "grade_status", None) == "error":  # the grader could not judge (e.g. noisy timing)
         return "error", str(exc)
@@ -354,12 +371,20 @@ def classify(excinfo, hidden: bool, when: str) -> tuple[str, str]:
         return "failed", exc.summary if hidden else str(exc)
     if isinstance(exc, AssertionError):
         if hidden:
-            return "failed", "wrong answer"
+            return "failed", Message("check.wrong_answer")
         text = str(exc).strip() or "assertion failed"
         return "failed", text.splitlines()[0][:500]
     if when == "setup":
         return "error", f"the check could not be set up: {type(exc).__name__}: {exc}"
     # The check could not use what came back (a tuple where a tensor was due, say).
     if hidden:
-        return "failed", f"the result could not be used ({type(exc).__name__})"
+        return "failed", Message("check.result_unusable_hidden", {"type": type(exc).__name__})
     return "failed", f"the result could not be used: {type(exc).__name__}: {str(exc)[:300]}"
+
+
+def _without_stop(failure: WorkerFailure) -> "Message | str":
+    """A timeout's reason without the note that the worker was stopped (said once, at the first call)."""
+    message = reason_of(failure)
+    if isinstance(message, Message) and message.key == "worker.no_answer":
+        return Message("worker.no_answer_short", message.args)
+    return str(message).removesuffix(" (the worker was stopped)")

@@ -8,6 +8,7 @@ SCHEMA = "grade-report/1"
 STATUSES = ("passed", "failed", "error", "timeout", "skipped")
 KINDS = ("correctness", "timing", "memory")
 NOT_ATTEMPTED = "not attempted: the file is missing or still the stub"
+NOT_ATTEMPTED_KEY = "exercise.not_attempted"
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,10 @@ class CheckResult:
     duration_s: float = 0.0
     timing: dict | None = None
     memory: dict | None = None
+    # The catalogue key ``message`` was made from (grader/messages.py) and its fields; None for the
+    # submission's own words (an assertion's text, an exception it raised), which are never translated.
+    message_key: str | None = None
+    message_args: dict | None = None
 
     @property
     def passed(self) -> bool:
@@ -38,6 +43,9 @@ class ExerciseResult:
     checks: tuple[CheckResult, ...] = ()
     track: str = ""
     attempted: bool = True  # False: the file is missing or still the stub, and nothing ran
+    # The catalogue key of ``problem`` and its fields, when the grader wrote it (see CheckResult).
+    message_key: str | None = None
+    message_args: dict | None = None
 
     @property
     def problem(self) -> str | None:
@@ -65,11 +73,21 @@ class Report:
         d["isolation"] = list(self.isolation)
         for e in d["exercises"]:
             e["checks"] = list(e["checks"])
+            _keep_args_of_keys(e)
             for c in e["checks"]:
                 if c.get("memory") is None:
                     c.pop("memory", None)
+                _keep_args_of_keys(c)
         d["exercises"] = list(d["exercises"])
         return d
+
+
+def _keep_args_of_keys(d: dict) -> None:
+    """``message_key`` is always there (null: the submission's own words); its fields only with a key."""
+    if d.get("message_key") is None:
+        d.pop("message_args", None)
+    else:
+        d["message_args"] = d.get("message_args") or {}
 
 
 def report_from_dict(d: dict) -> Report:
@@ -79,6 +97,7 @@ def report_from_dict(d: dict) -> Report:
     exercises = tuple(
         ExerciseResult(id=e["id"], title=e["title"], score=e["score"], max_score=e["max_score"],
                        error=e.get("error"), track=str(e.get("track", "")), attempted=bool(e.get("attempted", True)),
+                       message_key=e.get("message_key"), message_args=e.get("message_args"),
                        checks=tuple(CheckResult(**{k: c.get(k) for k in CheckResult.__dataclass_fields__
                                                    if k in c}) for c in e["checks"]))
         for e in d["exercises"])

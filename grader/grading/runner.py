@@ -24,8 +24,9 @@ from grader.course.discover import Course, Exercise
 from grader.course.notebook import export_for_grading, is_notebook
 from grader.course.withheld import NOT_RUN, read_withheld
 from grader.grading.config import Settings
-from grader.grading.results import CheckResult, ExerciseResult, Report
+from grader.grading.results import NOT_ATTEMPTED_KEY, CheckResult, ExerciseResult, Report
 from grader.measure import WORKER_MODULES
+from grader.messages import Message
 from grader.sandbox.launcher import Sandbox
 from grader.sandbox.staging import Staged, stage
 
@@ -165,7 +166,7 @@ class Grader:
         try:
             for e in todo:
                 if e.id in plugin.collect_errors:
-                    failures[e.id] = f"the course's checks are broken: {plugin.collect_errors[e.id]}"
+                    failures[e.id] = Message("exercise.checks_broken", {"detail": plugin.collect_errors[e.id]})
                     continue
                 reason = plugin.probe(e)
                 if reason is not None:
@@ -203,8 +204,11 @@ class Grader:
                                   max_score=round(sum(c.max_score for c in ran), 4), error=None, checks=ran,
                                   track=exercise.track)
         error = None if why == NOT_ATTEMPTED else (why or failures.get(exercise.id))
+        key, args = (NOT_ATTEMPTED_KEY, {}) if why == NOT_ATTEMPTED else \
+            (error.key, error.to_args()) if isinstance(error, Message) else (None, None)
         return ExerciseResult(id=exercise.id, title=exercise.title, score=0.0, max_score=self._max_score(exercise),
-                              error=error, checks=(), track=exercise.track, attempted=why != NOT_ATTEMPTED)
+                              error=None if error is None else str(error), checks=(), track=exercise.track,
+                              attempted=why != NOT_ATTEMPTED, message_key=key, message_args=args)
 
     def _weighted(self, exercise: Exercise, checks: tuple[CheckResult, ...]) -> tuple[CheckResult, ...]:
         """Correctness points scaled so that together they are worth exactly the exercise's weight."""
@@ -260,5 +264,6 @@ def not_run_results(exercise: Exercise, already: set[str] = frozenset(), timing:
     """The checks a release left out (its ``hidden.toml``), as skipped results worth their points
     (a withheld timing check is worth nothing with timing off, as a timing check that ran would be)."""
     return tuple(CheckResult(name=w.name, kind=w.kind, hidden=w.hidden, status="skipped", score=0.0,
-                             max_score=w.points if timing or w.kind != "timing" else 0.0, message=NOT_RUN)
+                             max_score=w.points if timing or w.kind != "timing" else 0.0, message=str(NOT_RUN),
+                             message_key=NOT_RUN.key, message_args={})
                  for w in read_withheld(exercise) if w.name not in already)

@@ -5,17 +5,20 @@ from __future__ import annotations
 import pytest
 
 from grader.course.discover import Exercise
+from grader.messages import Message
 
 
 class BudgetItem(pytest.Item):
     """A timing or memory check of one exercise: measured only when every correctness check passed.
 
-    Subclasses set ``kind`` and ``noun`` ("speed", "memory") and implement ``runtest`` around
+    Subclasses set ``kind`` and ``keys`` (their reasons for skipping) and implement ``runtest`` around
     :meth:`plan_or_skip`; what they measure goes to ``measured``, the check's JSON object.
     """
 
     kind = "timing"
-    noun = "speed"
+    # Why nothing was measured, as catalogue keys (grader/messages.py), one set per kind.
+    keys = {"no_budget": "budget.timing.none_for_device", "failed": "budget.timing.not_measured_failed",
+            "none_ran": "budget.timing.not_measured_none_ran"}
 
     def __init__(self, *, budget, exercise: Exercise, plugin, **kwargs):
         super().__init__(**kwargs)
@@ -32,11 +35,10 @@ class BudgetItem(pytest.Item):
         plan = plan_for(self.budget, device)
         if plan is None:
             self.uncounted = True
-            pytest.skip(f"no {self.kind} budget for {device}")
+            pytest.skip(Message(self.keys["no_budget"], {"device": device}))
         passed, failed = self.plugin.correctness_passed(self.exercise.id)
         if not passed:
-            pytest.skip(f"not measured: {failed or 'no'} correctness check(s) "
-                        f"{'failed' if failed else 'ran'}; {self.noun} counts only for a correct answer")
+            pytest.skip(Message(self.keys["failed"], {"failed": failed}) if failed else Message(self.keys["none_ran"]))
         return plan
 
     def repr_failure(self, excinfo, style=None) -> str:

@@ -42,6 +42,7 @@ from grader.checks import CheckFailure, StudentError
 from grader.units import mib, parse_size
 from grader.course.discover import Exercise
 from grader.errors import GraderError
+from grader.messages import Message
 from grader.measure.spec import DEVICES, device_tables, template as spec_template
 from grader.measure.stats import mismatch, tolerances
 
@@ -251,7 +252,7 @@ class MemoryResult:
     """The outcome: a verdict, a message for the report and the numbers behind it."""
 
     verdict: str  # passed | over-budget | outside-tracker | tampered | wrong-result
-    message: str
+    message: str  # a Message where the grader's words are the whole of it
     peak_bytes: int | None
     budget_bytes: int
     extra: dict = field(default_factory=dict)
@@ -305,19 +306,16 @@ def measure(handle, plan: MemoryPlan, remaining, release: bool = False) -> Memor
     request("memory_release")
     extra["verified"] = None if verified is None else verified is True  # None: no reference, or not reached
     if problems:
-        return MemoryResult("tampered", "the memory measurement was interfered with: " + "; ".join(problems[:3]),
+        return MemoryResult("tampered", Message("memory.tampered", {"problems": "; ".join(problems[:3])}),
                             peak, plan.budget_bytes, extra)
     if peak > plan.budget_bytes:
-        return MemoryResult("over-budget", "peak extra memory is over the budget (the most held at once, "
-                                           "result included)", peak, plan.budget_bytes, extra)
+        return MemoryResult("over-budget", Message("memory.over_budget"), peak, plan.budget_bytes, extra)
     if grown is not None and grown > limit:
-        return MemoryResult("outside-tracker", f"the worker's memory grew by {mib(grown)} during the call, more "
-                                               f"than the budget of {mib(plan.budget_bytes)} plus "
-                                               f"{mib(plan.slack_bytes)} allows (memory outside torch's tensors, "
-                                               f"e.g. numpy or another thread, counts too)",
+        return MemoryResult("outside-tracker", Message("memory.outside_tracker", {
+                                "grown": mib(grown), "budget": mib(plan.budget_bytes), "slack": mib(plan.slack_bytes)}),
                             peak, plan.budget_bytes, extra)
     if isinstance(verified, str):
-        return MemoryResult("wrong-result", f"the measured call returned a wrong result ({verified})",
+        return MemoryResult("wrong-result", Message("memory.wrong_result", {"problem": verified}),
                             peak, plan.budget_bytes, extra)
     return MemoryResult("passed", "", peak, plan.budget_bytes, extra)
 
@@ -343,7 +341,9 @@ def _verify(request, plan: MemoryPlan, release: bool) -> bool | str | None:
 class MemoryItem(BudgetItem):
     """One memory check: skipped unless every correctness check of the exercise passed."""
 
-    kind, noun = "memory", "memory"
+    kind = "memory"
+    keys = {"no_budget": "budget.memory.none_for_device", "failed": "budget.memory.not_measured_failed",
+            "none_ran": "budget.memory.not_measured_none_ran"}
 
     def runtest(self) -> None:
         plugin = self.plugin

@@ -39,6 +39,7 @@ from grader.sandbox.codec import DTYPES
 from grader.course.discover import Exercise
 from grader.errors import GraderError, WorkerFailure
 from grader.measure.draw import resolve
+from grader.messages import Message
 from grader.measure.spec import DEVICES, device_tables, number, template as spec_template
 from grader.measure.timing_session import Plan, Session, TimingInconclusive
 
@@ -174,13 +175,13 @@ def anchor_worker(sandbox, exercise: Exercise, settings):
 class TimingItem(BudgetItem):
     """One timing check: skipped unless every correctness check of the exercise passed."""
 
-    kind, noun = "timing", "speed"
+    kind = "timing"
 
     def runtest(self) -> None:
         plugin = self.plugin
         if not plugin.settings.timing:
             self.uncounted = True
-            pytest.skip("timing checks are off (--no-timing)")
+            pytest.skip(Message("check.timing_off"))
         plan = self.plan_or_skip(plan_for)
         handle = plugin.worker(self.exercise)
         with anchor_worker(plugin.sandbox, self.exercise, plugin.settings) as anchor:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from grader.measure import draw, timing_worker as tw
 from grader.checks import StudentError
 from grader.errors import WorkerFailure
+from grader.messages import Message
 from grader.sandbox.handle import WorkerHandle
 from grader.measure.host import pinned, worker_tasks
 from grader.measure.stats import median_ci, mismatch, spread, tensors, tolerances
@@ -81,7 +82,7 @@ class Measurement:
     """The outcome: a verdict, a message for the report and the numbers behind it."""
 
     verdict: str  # passed | over-budget | too-slow | flagged | wrong-result | noisy
-    message: str
+    message: str  # a Message where the grader's words are the whole of it
     ratio: float | None
     budget: float
     rounds: int
@@ -197,13 +198,13 @@ class Session:
         return {"device": self.plan.device, "calls_per_block": self.calls, "cpu": self.core, **more}
 
     def _flag(self, reason: str, rounds: int = 0, ratio: float | None = None) -> Measurement:
-        return Measurement("flagged", f"flagged for review: {reason}; no timing points are given", ratio,
+        return Measurement("flagged", Message("timing.flagged", {"reason": reason}), ratio,
                            self.plan.budget, rounds, self._extra())
 
     def _too_slow(self, limit_s: float) -> Measurement:
         bound = limit_s * 1e9 / self.block_est_ns
-        return Measurement("too-slow", f"too slow: a block of {self.calls} call(s) ran over {limit_s:.2g} s, "
-                                       f"over {bound:.0f}× the library's time (budget {self.plan.budget:g}×)",
+        return Measurement("too-slow", Message("timing.too_slow", {"calls": self.calls, "seconds": limit_s,
+                                                                   "ratio": bound, "budget": self.plan.budget}),
                            bound, self.plan.budget, 0, self._extra(lower_bound=True))
 
     # Steps -------------------------------------------------------------------------------------
@@ -379,8 +380,7 @@ class Session:
             worker_baseline=round(drift(rounds), 4))
         n = len(rounds)
         if m < plan.min_ratio:
-            return Measurement("flagged", f"flagged for review: {m:.2f}× the library's time is implausibly fast "
-                                          f"(under {plan.min_ratio:g}×); no timing points are given",
+            return Measurement("flagged", Message("timing.implausibly_fast", {"ratio": m, "min_ratio": plan.min_ratio}),
                                m, plan.budget, n, extra)
         if lo > plan.budget or (n < plan.min_rounds and min(ratios) > CLEAR_FACTOR * plan.budget):
             verdict = "over-budget"
@@ -389,12 +389,11 @@ class Session:
         elif (hi - lo) / m <= NOISE_LIMIT:
             verdict = "passed" if m <= plan.budget else "over-budget"
         else:
-            return Measurement("noisy", f"timing too noisy to judge: the ratio lies between {lo:.2f}× and "
-                                        f"{hi:.2f}×, around the budget {plan.budget:g}× (rerun on a quieter "
-                                        f"machine)", m, plan.budget, n, extra)
+            return Measurement("noisy", Message("timing.noisy", {"low": lo, "high": hi, "budget": plan.budget}),
+                               m, plan.budget, n, extra)
         if verdict == "passed":
             return Measurement("passed", "", m, plan.budget, n, extra)
-        return Measurement("over-budget", f"over budget: {m:.2f}× the library's time, budget {plan.budget:g}×",
+        return Measurement("over-budget", Message("timing.over_budget", {"ratio": m, "budget": plan.budget}),
                            m, plan.budget, n, extra)
 
     def _verify(self, result: Measurement | None) -> None:

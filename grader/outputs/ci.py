@@ -1,5 +1,8 @@
 """Report writers for CI: JUnit XML (one testcase per check) and a Markdown summary table.
 
+JUnit XML is for machines and stays English; the Markdown summary is for people and speaks the
+report's language (``--lang``).
+
 Like every writer they only render a Report; the one number they derive, :func:`percent`, is the
 share of points earned among the checks that ran, which ``--fail-under`` compares with its threshold.
 """
@@ -8,9 +11,15 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Mapping
 
 from grader.outputs.files import atomic_write
 from grader.grading.results import Report
+from grader.messages import Translator
+
+ENGLISH = Translator("en")
+STATUS_KEYS = {"passed": "status.passed", "failed": "status.failed", "error": "status.error",
+               "timeout": "status.timeout", "skipped": "status.skipped"}
 
 FAILURE_STATUSES = ("failed", "timeout")
 
@@ -87,38 +96,48 @@ def _cell(text: str) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 
-def markdown_summary(report: Report, fail_under: float | None = None) -> str:
-    """A summary for a CI step: the total, one row per exercise, then the checks that did not pass."""
+def markdown_summary(report: Report, fail_under: float | None = None, tr: Translator = ENGLISH,
+                     titles: Mapping[str, str] | None = None) -> str:
+    """A summary for a CI step: the total, one row per exercise, then the checks that did not pass.
+
+    Fixed words come from the catalogue in ``tr``'s language; ``titles``: the exercises' titles in it.
+    """
+    titles = titles or {}
     pct = percent(report)
     verdict = ""
     if fail_under is not None:
-        verdict = f" — {'passes' if pct >= fail_under else '**fails**'} the threshold of {fail_under:g}%"
-    lines = [f"### grade: {_cell(report.submission)}", "",
-             f"**{report.score:g} / {report.max_score:g}** ({pct:.1f}% of the checks that ran){verdict}, "
-             f"on {report.device}, grader {report.grader_version}, {report.duration_s:.1f} s", "",
-             "| exercise | score | passed | not passed |", "|---|---:|---:|---:|"]
+        verdict = tr("markdown.passes_threshold" if pct >= fail_under else "markdown.fails_threshold",
+                     threshold=fail_under)
+    lines = [tr("markdown.heading", submission=_cell(report.submission)), "",
+             tr("markdown.total", score=report.score, max_score=report.max_score, percent=pct, verdict=verdict,
+                device=report.device, version=report.grader_version, seconds=report.duration_s), "",
+             tr("markdown.table_header"), "|---|---:|---:|---:|"]
     failing = []
     for ex in report.exercises:
         passed = sum(c.status == "passed" for c in ex.checks)
         not_passed = [c for c in ex.checks if c.status not in ("passed", "skipped")]
         mark = "✅" if ex.max_score > 0 and ex.score == ex.max_score else ("❌" if not ex.score else "🟡")
-        lines.append(f"| {mark} `{ex.id}` {_cell(ex.title)} | {ex.score:g}/{ex.max_score:g} | {passed} | "
-                     f"{len(not_passed) + (1 if ex.problem and not ex.checks else 0)} |")
+        lines.append(f"| {mark} `{ex.id}` {_cell(titles.get(ex.id, ex.title))} | {ex.score:g}/{ex.max_score:g} | "
+                     f"{passed} | {len(not_passed) + (1 if ex.problem and not ex.checks else 0)} |")
         if ex.problem:
-            failing.append(f"- `{ex.id}`: {_cell(ex.problem)}")
-        failing += [f"- `{ex.id}` {'(hidden) ' if c.hidden else ''}{_cell(c.name)} — {c.status}: {_cell(c.message)}"
+            problem = tr.message(ex.problem, ex.message_key, ex.message_args)
+            failing.append(f"- `{ex.id}`: {_cell(problem)}")
+        failing += [f"- `{ex.id}` {tr('report.hidden') if c.hidden else ''}{_cell(c.name)} — "
+                    f"{tr(STATUS_KEYS[c.status])}: {_cell(tr.message(c.message, c.message_key, c.message_args))}"
                     for c in not_passed]
     if failing:
-        lines += ["", "<details><summary>checks that did not pass</summary>", "", *failing, "", "</details>"]
+        lines += ["", f"<details><summary>{tr('markdown.not_passed')}</summary>", "", *failing, "", "</details>"]
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(report: Report, path: Path, fail_under: float | None = None) -> None:
-    atomic_write(path, markdown_summary(report, fail_under))
+def write_markdown(report: Report, path: Path, fail_under: float | None = None, tr: Translator = ENGLISH,
+                   titles: Mapping[str, str] | None = None) -> None:
+    atomic_write(path, markdown_summary(report, fail_under, tr, titles))
 
 
 def write_ci_outputs(report: Report, *, junit: Path | None = None, gradescope: Path | None = None,
-                     markdown: Path | None = None, fail_under: float | None = None) -> None:
+                     markdown: Path | None = None, fail_under: float | None = None, tr: Translator = ENGLISH,
+                     titles: Mapping[str, str] | None = None) -> None:
     """Write whichever of the JUnit, Gradescope and Markdown files were asked for."""
     if junit:
         write_junit(report, junit)
@@ -127,4 +146,4 @@ def write_ci_outputs(report: Report, *, junit: Path | None = None, gradescope: P
 
         write_gradescope(report, gradescope)
     if markdown:
-        write_markdown(report, markdown, fail_under)
+        write_markdown(report, markdown, fail_under, tr, titles)

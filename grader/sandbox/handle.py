@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.errors import WorkerFailure
+from grader.messages import Message
 from grader.sandbox import codec
 from grader.sandbox.protocol import EXIT_MEMORY, MAX_EVENTS, Limits, clean_error
 from grader.sandbox.zygote import Zygote
@@ -35,7 +36,7 @@ class WorkerHandle:
     cgroup: str | None
     limits: Limits
     layers: list[str] = field(default_factory=list)
-    dead: str | None = None
+    dead: str | None = None  # why it is dead: a Message, so that every later failure keeps the key
     hello: dict = field(default_factory=dict)  # what the worker reported before importing the submission
     scratch: str | None = None  # the worker's private scratch when it has no mount namespace
     vocabularies: dict = field(default_factory=dict)  # exercise -> the names a violation of its policy can carry
@@ -57,7 +58,7 @@ class WorkerHandle:
         The import's outcome is in ``loaded[exercise]``: None, or the error to report.
         """
         if exercise not in self.vocabularies:
-            raise WorkerFailure("protocol", f"this worker does not serve {exercise}")
+            raise WorkerFailure("protocol", Message("worker.not_served", {"exercise": exercise}))
         self.exercise = exercise
         reply = self.request({"op": "load"}, timeout=timeout)
         value = reply.get("value") if reply["ok"] else None
@@ -113,37 +114,36 @@ class WorkerHandle:
                 frame = codec.recv(self.sock, limit=self.limits.reply_bytes + 64 * 2**10, deadline=deadline)
                 reply = codec.decode(frame) if frame is not None else None
             except (socket.timeout, TimeoutError):
-                self._fail("timeout", f"no answer within {timeout:.3g} s (the worker was stopped)")
+                self._fail("timeout", Message("worker.no_answer", {"seconds": timeout}))
             except codec.CodecError as exc:
-                self._fail("protocol", f"the worker sent a malformed reply ({exc})")
+                self._fail("protocol", Message("worker.malformed_reply_because", {"reason": str(exc)}))
             except OSError:
                 reply = None
             if reply is None:
                 reason = self._death_reason()
-                self._fail("memory" if "memory limit" in reason else "exit", reason)
+                self._fail("memory" if reason.key == "worker.memory_limit" else "exit", reason)
             if not isinstance(reply, dict) or reply.get("id") != request_id:
-                self._fail("protocol", "the worker sent a frame that answers no request in flight "
-                                       "(written ahead of time or by another process; the worker was stopped)")
+                self._fail("protocol", Message("worker.stray_frame"))
             if reply.get("event") == "violation":
                 if violation is None:
                     what = reply.get("what")
                     violation = what if isinstance(what, str) and what in self.vocabulary else "an operation"
                 continue
             if not isinstance(reply.get("ok"), bool):
-                self._fail("protocol", "the worker sent a malformed reply")
+                self._fail("protocol", Message("worker.malformed_reply"))
             reply.pop("id", None)
             return reply, violation
-        self._fail("protocol", "the worker flooded its channel with notices")
+        self._fail("protocol", Message("worker.flooded"))
 
-    def _fail(self, kind: str, reason: str):
+    def _fail(self, kind: str, reason: Message):
         self.kill()
         self.dead = reason
         raise WorkerFailure(kind, reason)
 
-    def _memory_message(self) -> str:
-        return f"memory limit exceeded ({size_text(self.limits.memory_bytes)})"
+    def _memory_message(self) -> Message:
+        return Message("worker.memory_limit", {"size": size_text(self.limits.memory_bytes)})
 
-    def _death_reason(self) -> str:
+    def _death_reason(self) -> Message:
         try:
             code, cpu = self.zygote.exit_status(self.pid, wait=0.5)
         except (OSError, codec.CodecError):
@@ -151,19 +151,19 @@ class WorkerHandle:
         if self._oom() or code == EXIT_MEMORY:
             return self._memory_message()
         if code is None:
-            return "the worker stopped answering (it closed its channel)"
+            return Message("worker.closed_channel")
         if code < 0 or code > 128:
             sig = -code if code < 0 else code - 128
             if sig == signal.SIGXCPU or (sig == signal.SIGKILL and cpu >= self.limits.cpu_seconds - 0.05):
-                return f"CPU time limit exceeded ({self.limits.cpu_seconds} s)"
+                return Message("worker.cpu_limit", {"seconds": self.limits.cpu_seconds})
             if sig == signal.SIGXFSZ:
-                return f"file size limit exceeded ({size_text(self.limits.file_bytes)})"
+                return Message("worker.file_limit", {"size": size_text(self.limits.file_bytes)})
             try:
                 name = signal.Signals(sig).name
             except ValueError:
                 name = str(sig)
-            return f"the worker was killed by signal {name}"
-        return f"the worker process exited with status {code} (sys.exit or os._exit in the submission?)"
+            return Message("worker.killed", {"signal": name})
+        return Message("worker.exited", {"status": code})
 
     def _oom(self) -> bool:
         if not self.cgroup:

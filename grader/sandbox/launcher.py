@@ -21,6 +21,7 @@ from pathlib import Path
 
 from grader.sandbox import codec
 from grader.errors import WorkerFailure
+from grader.messages import Message, reason_of
 from grader.sandbox.handle import WorkerHandle, remove_tree
 from grader.sandbox.protocol import HELLO, Limits
 from grader.sandbox.zygote import Zygote, scrub_env
@@ -158,7 +159,7 @@ class Sandbox:
         try:
             self.zygote.ping()
         except (OSError, codec.CodecError) as exc:
-            raise WorkerFailure("exit", f"the sandbox could not start ({exc})") from None
+            raise WorkerFailure("exit", Message("sandbox.not_started", {"reason": str(exc)})) from None
         self._ready = self.zygote
 
     def start(self, scratch: Path, exercises: dict[str, dict], threads: int = 1,
@@ -199,7 +200,7 @@ class Sandbox:
         try:
             pid, sock = self.zygote.spawn(cfg)
         except (OSError, codec.CodecError) as exc:
-            raise WorkerFailure("exit", f"the sandbox could not start a worker ({exc})") from None
+            raise WorkerFailure("exit", Message("sandbox.worker_not_started", {"reason": str(exc)})) from None
         handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
                               vocabularies={e: self._vocabulary(f) for e, f in exercises.items()})
         try:
@@ -207,7 +208,7 @@ class Sandbox:
             hello, _ = handle.receive(timeout=min(limits.call_seconds, 60.0), request_id=HELLO)
         except WorkerFailure as failure:
             handle.close()
-            raise WorkerFailure(failure.kind, f"the worker did not start: {failure}") from None
+            raise WorkerFailure(failure.kind, Message("worker.not_started", {"reason": reason_of(failure)})) from None
         value = hello.get("value")
         handle.layers = [str(x) for x in value.get("layers", [])] if isinstance(value, dict) else []
         handle.hello = dict(value) if isinstance(value, dict) else {}
@@ -226,7 +227,7 @@ class Sandbox:
             handle.switch(exercise, timeout if timeout is not None else limits.call_seconds)
         except WorkerFailure as failure:
             handle.close()
-            raise WorkerFailure(failure.kind, f"loading the submission failed: {failure}") from None
+            raise WorkerFailure(failure.kind, Message("worker.load_failed", {"reason": reason_of(failure)})) from None
         return handle
 
     def _vocabulary(self, forbidden: dict | None) -> frozenset:

@@ -17,6 +17,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from grader.messages import Message
+
 MAX_FILE_BYTES = 2 * 2**20  # one file
 MAX_EXERCISE_BYTES = 16 * 2**20  # one exercise's folder
 MAX_TOTAL_BYTES = 64 * 2**20  # everything staged (each worker copies it into its scratch)
@@ -108,7 +110,7 @@ def stage(source: Path, exercise_ids: list[str], dest: Path) -> Staged:
         elif source.is_file():
             staged = _stage_zip(source, exercise_ids, dest)
         else:
-            return Staged(dest, (), {}, f"submission {source} does not exist")
+            return Staged(dest, (), {}, Message("submission.missing", {"path": str(source)}))
     except (OSError, ValueError, RuntimeError) as exc:  # an unreadable folder, a name the OS refuses
         return Staged(dest, (), {}, f"the submission could not be read ({exc})")
     # An exercise with a problem is not graded from a partial copy.
@@ -133,13 +135,13 @@ def _stage_dir(source: Path, ids: list[str], dest: Path) -> Staged:
             continue
         real_folder = os.path.realpath(folder)
         if not _inside(real_folder, real_root) or not os.path.isdir(real_folder):
-            problems[exercise] = f"{exercise} is a link that points outside the submission"
+            problems[exercise] = Message("staging.link_outside", {"path": exercise})
             continue
         _stage_folder(Path(real_folder), exercise, real_root, dest, budget, problems)
     found = tuple(i for i in ids if (dest / i / f"{i}.py").is_file())
     for exercise in ids:
         if os.path.lexists(root / exercise) and exercise not in found:
-            problems.setdefault(exercise, f"{exercise}/{exercise}.py is missing or could not be read")
+            problems.setdefault(exercise, Message("staging.file_missing", {"exercise": exercise}))
     return Staged(dest, found, problems)
 
 
@@ -167,7 +169,7 @@ def _stage_folder(folder: Path, exercise: str, real_root: str, dest: Path, budge
             if stat.S_ISLNK(st.st_mode):
                 target = os.path.realpath(entry.path)
                 if not _inside(target, real_root):
-                    problems.setdefault(exercise, f"{rel} is a link that points outside the submission")
+                    problems.setdefault(exercise, Message("staging.link_outside", {"path": str(rel)}))
                     continue
                 try:
                     st = os.stat(target)
