@@ -4,28 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from certify_support import RULES, make_course
+from certify_support import POINTS, RULES, make_course, synthetic_report
 from grader.certify.rules import criteria, decide, load_rules
 from grader.course.discover import load_course
 from grader.errors import GraderError
-from grader.grading.results import CheckResult, ExerciseResult, Report, track_totals
+from grader.grading.results import track_totals
 
-TRACK = {"sigmoid": "foundations", "mse_loss": "foundations", "mlp_backward": "foundations",
-         "softmax": "large-models", "attention": "large-models", "multihead_attention": "large-models"}
-POINTS = {"sigmoid": 4, "mse_loss": 4, "mlp_backward": 12, "softmax": 6, "attention": 10, "multihead_attention": 11}
-
-
-def report(earned: dict[str, float], missing: tuple[str, ...] = ()) -> Report:
-    """A report of every exercise of the small course: ``earned`` share of each one's points (default 0)."""
-    exercises = []
-    for ex, points in POINTS.items():
-        if ex in missing:
-            continue
-        share = earned.get(ex, 0.0)
-        checks = (CheckResult("c", "correctness", False, "passed" if share == 1.0 else "failed", share * points, points),)
-        exercises.append(ExerciseResult(ex, ex, share * points, points, None, checks, TRACK[ex], share > 0))
-    return Report("s", "cpu", "0", sum(e.score for e in exercises), sum(e.max_score for e in exercises),
-                  "2026-01-01T00:00:00+00:00", 1.0, tuple(exercises))
+report = synthetic_report
 
 
 @pytest.fixture()

@@ -151,11 +151,11 @@ def verify(token: str, public_key) -> dict:
     """The credential of a genuine VC-JWT signed by ``public_key``; CertificateError saying what is wrong."""
     from grader.certify.certificate import CertificateError
 
-    jwk, _, jwt, JWException = jose_api()
+    jwk, jws, jwt, JWException = jose_api()
     key = jwk.JWK.from_pyca(public_key)
     try:
         checked = jwt.JWT(jwt=token.strip(), key=key, algs=["EdDSA"])
-    except ValueError as exc:
+    except (ValueError, jws.InvalidJWSObject) as exc:
         raise CertificateError(f"malformed credential: not a compact JWT ({exc})") from None
     except JWException as exc:
         raise CertificateError(f"the signature does not match: the credential was altered or signed by "
