@@ -231,6 +231,8 @@ def similar(
                 t.add_row(m.exercise, f"{m.a} ↔ {m.b}", f"{100 * m.score:.0f}%",
                           "cleared" if result.is_cleared(m) else "held")
             console.print(t)
+        for name, why in sorted(result.unreadable.items()):
+            console.print(Text(f"not screened: {name}: {why}", style="yellow"))
         console.print(f"{len(students)} students, {len(result.matches)} pairs compared, {len(flagged)} flagged, "
                       f"{len(result.held())} students held; {page}  {table}")
         return 0
