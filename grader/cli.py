@@ -187,10 +187,13 @@ def revoke(
         private = load_private_key(key)
         ids = [] if reinstate else student_ids(out / "certificates", student, private.public_key())
         path = list_path or out / "revocations.json"
-        entry = add_entry(list_path=path, private_key=private, student=student, reason=reason,
-                          ids=ids + list(credential_id or ()), action="reinstate" if reinstate else "revoke")
+        entry, added = add_entry(list_path=path, private_key=private, student=student, reason=reason,
+                                 ids=ids + list(credential_id or ()), action="reinstate" if reinstate else "revoke")
         if reinstate:
             console.print(f"reinstated {student} in {path}: the next batch may certify them again")
+        elif not added:
+            console.print(Text(f"{student} is already revoked in {path} (on {entry.at[:10]}: {entry.reason}); "
+                               "the list is unchanged", style="yellow"))
         else:
             console.print(f"revoked {len(entry.ids)} credential(s) of {student} in {path}: {entry.reason}")
         return 0

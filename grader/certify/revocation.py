@@ -93,15 +93,23 @@ def student_ids(certificates: Path, student: str, public_key) -> list[str]:
 
 
 def revoke(*, list_path: Path, private_key, student: str, reason: str, ids: list[str],
-           action: str = "revoke") -> Entry:
-    """Add an entry to the list at ``list_path`` (created if absent), re-signed as a whole."""
+           action: str = "revoke") -> tuple[Entry, bool]:
+    """Add an entry to the list at ``list_path`` (created if absent), re-signed as a whole.
+
+    Returns the entry and whether it was added: revoking again what is already revoked (every id,
+    the student still barred) leaves the list as it is and returns the entry that revoked it.
+    """
     if not reason.strip():
         raise GraderError("a revocation needs --reason TEXT (it is shown to whoever verifies the certificate)")
     current = load(list_path, private_key.public_key()) if list_path.exists() else Revocations()
+    ids = list(dict.fromkeys(ids))
     if action == "revoke" and not ids:
-        raise GraderError(f"no certificate of {student} to revoke (give --certificates DIR or --id ID)")
+        raise GraderError(f"no certificate of {student} to revoke (none in the output folder's certificates/; "
+                          "give --out DIR or --id ID)")
     if action == "reinstate" and current.barred(student) is None:
         raise GraderError(f"{student} is not revoked in {list_path}")
-    entry = Entry(student, tuple(dict.fromkeys(ids)), reason.strip(), _now(), action)
+    if action == "revoke" and current.barred(student) is not None and all(current.revoked(i) for i in ids):
+        return current.revoked(ids[0]), False
+    entry = Entry(student, tuple(ids), reason.strip(), _now(), action)
     save(list_path, Revocations(current.entries + (entry,)), private_key)
-    return entry
+    return entry, True
