@@ -205,7 +205,7 @@ def revoke(
 def similar(
     submissions: Annotated[Path, typer.Argument(help="A folder with one entry per student: a folder or a .zip.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for similarity.html and similarity.csv.")] = Path("grade-out"),
-    exercise: ExerciseOpt = None,
+    exercise: Annotated[Optional[list[str]], typer.Option("--exercise", "-e", help="Compare only this exercise (repeatable).")] = None,
     course: CourseOpt = None,
     threshold: Annotated[Optional[float], typer.Option("--similarity-threshold", help="Flag a pair at this share of matching code or more (default 0.5).")] = None,
     clear: Annotated[Optional[list[str]], typer.Option("--clear", help="Clear a pair or group (alice,bob), a student (alice), or a file of such lines (repeatable).")] = None,
@@ -265,6 +265,7 @@ def batch(
     pass_mark: Annotated[Optional[float], typer.Option("--pass-mark", help="Replace every track's pass mark with this percentage of its points.")] = None,
     similarity_threshold: Annotated[Optional[float], typer.Option("--similarity-threshold", help="Hold students in a pair at this share of matching code or more (default 0.5).")] = None,
     clear: Annotated[Optional[list[str]], typer.Option("--clear", help="Clear a flagged pair or group (alice,bob), a student, or a file of such lines (repeatable).")] = None,
+    revocations: Annotated[Optional[Path], typer.Option("--revocations", help="The signed revocation list (grade revoke) whose students are not certified (default: OUT/revocations.json when it exists).")] = None,
 ) -> None:
     """Grade a class: every folder or .zip in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
@@ -279,7 +280,7 @@ def batch(
         c, settings = _settings(course, submissions, exercise, device, timing, limits)
         return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
                          backend=backend, force=force, console=console,
-                         certify=Certify(key, pass_mark, similarity_threshold, tuple(clear or ()))
+                         certify=Certify(key, pass_mark, similarity_threshold, tuple(clear or ()), revocations)
                          if certify else None)
 
     _exit(body)

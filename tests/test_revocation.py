@@ -178,11 +178,11 @@ def test_a_revoked_certificate_that_was_altered_is_refused_for_the_alteration(is
     assert result.exit_code == 1 and "altered" in text
 
 
-def _batch(issued, out):
+def _batch(issued, out, revocations=None):
     return certify_class(rows=[Row("ada", synthetic_report(EARNED["ada"], student="ada"))],
                          students=[Student("ada", issued["submission"], "")], course=issued["course"],
                          settings_doc={"exercises": list(POINTS), "timing": False}, out=out,
-                         certify=Certify(issued["key"]), console=Console(file=io.StringIO()))
+                         certify=Certify(issued["key"], revocations=revocations), console=Console(file=io.StringIO()))
 
 
 def test_a_batch_does_not_certify_a_revoked_student_until_reinstated(issued, out, tmp_path):
@@ -210,3 +210,18 @@ def test_load_refuses_a_list_for_a_foreign_key(issued, out, tmp_path):
     _, other_pub = certify.init_keys(tmp_path / "other")
     with pytest.raises(CertificateError, match="altered or signed by another key"):
         revocation.load(out / "revocations.json", certify.load_public_key(other_pub))
+
+
+def test_a_batch_reads_the_list_named_by_revocations_which_must_exist(issued, out, tmp_path):
+    elsewhere = tmp_path / "lists" / "revoked.json"
+    result, _ = _revoke(issued, out, "ada", REASON, "--list", elsewhere)
+    assert result.exit_code == 0 and not (out / "revocations.json").exists()
+    assert _batch(issued, out)["ada"].status in ("issued", "kept")  # OUT/revocations.json: none
+    assert _batch(issued, out, revocations=elsewhere)["ada"].status == "revoked"
+    with pytest.raises(CertificateError, match="cannot read the revocation list"):
+        _batch(issued, out, revocations=tmp_path / "missing.json")
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    result, text = _cli("batch", tmp_path / "class", "--course", issued["course"].root, "--out", tmp_path / "o",
+                        "--certify", "--key", issued["key"], "--revocations", tmp_path / "missing.json")
+    assert result.exit_code == 1 and "cannot read the revocation list" in text
+    assert not (tmp_path / "o" / "reports").exists()  # refused before grading anyone

@@ -56,9 +56,21 @@ def check(certify: Certify, course: Course) -> None:
     if not 0.0 < threshold <= 1.0:
         raise GraderError(f"invalid --similarity-threshold {threshold:g} (a share from 0 to 1, e.g. 0.5)")
     load_rules(course, certify.pass_mark)
-    load_private_key(certify.key)
+    key = load_private_key(certify.key)
     copydetect_api()
     jose_api()
+    if certify.revocations is not None:
+        _revocations(certify, Path("."), key.public_key())
+
+
+def _revocations(certify: Certify, out: Path, public_key):
+    """The revocation list named by --revocations (which must be there and genuine), else OUT's if any."""
+    from grader.certify import revocation
+
+    if certify.revocations is not None:
+        return revocation.load(certify.revocations, public_key)
+    default = out / REVOCATIONS
+    return revocation.load(default, public_key) if default.exists() else revocation.Revocations()
 
 
 def certify_class(*, rows: list[Row], students: list[Student], course: Course, settings_doc: dict, out: Path,
@@ -84,8 +96,7 @@ def certify_class(*, rows: list[Row], students: list[Student], course: Course, s
     console.print(f"similarity: {len(flagged)} pair{'s' if len(flagged) != 1 else ''} at or above "
                   f"{100 * threshold:.0f}% ({sum(screen.is_cleared(m) for m in flagged)} cleared); "
                   f"{len(held)} student{'s' if len(held) != 1 else ''} held; see {page}")
-    list_path = certify.revocations or out / REVOCATIONS
-    revoked = revocation.load(list_path, key.public_key()) if list_path.exists() else revocation.Revocations()
+    revoked = _revocations(certify, out, key.public_key())
 
     verdicts: dict[str, Verdict] = {}
     for row in rows:
