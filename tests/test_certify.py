@@ -8,6 +8,7 @@ import json
 import shutil
 import stat
 import subprocess
+import sys
 
 import pytest
 from rich.console import Console
@@ -253,3 +254,20 @@ def test_batch_certify_needs_a_key(tmp_path):
     (tmp_path / "class" / "ada").mkdir(parents=True)
     result = runner.invoke(app, ["--course", str(ROOT), "batch", str(tmp_path / "class"), "--certify"])
     assert result.exit_code == 2 and "--certify needs --key" in result.output
+
+
+def test_without_the_certify_extra_grade_works_and_certify_says_what_to_install(keys, tmp_path, monkeypatch):
+    blocked = "import sys; sys.modules['copydetect'] = sys.modules['jwcrypto'] = None; sys.argv = ['grade', 'list']; "
+    listed = subprocess.run([sys.executable, "-c", blocked + "from grader.cli import run; run()"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=120)
+    assert listed.returncode == 0 and "sigmoid" in listed.stdout, listed.stderr[-2000:]
+    (tmp_path / "class" / "ada").mkdir(parents=True)
+    monkeypatch.setitem(sys.modules, "copydetect", None)
+    result = runner.invoke(app, ["similar", str(tmp_path / "class"), "--course", str(ROOT), "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "needs copydetect: pip install 'grader[certify]'" in result.output
+    monkeypatch.delitem(sys.modules, "copydetect")
+    monkeypatch.setitem(sys.modules, "jwcrypto", None)
+    result = runner.invoke(app, ["batch", str(tmp_path / "class"), "--course", str(ROOT), "--out", str(tmp_path / "o"),
+                                 "--certify", "--key", str(keys[0])])
+    assert result.exit_code == 2 and "need jwcrypto: pip install 'grader[certify]'" in result.output
+    assert not (tmp_path / "o" / "reports").exists()
