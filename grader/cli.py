@@ -171,18 +171,91 @@ def keys_init(
 
 @app.command("verify")
 def verify_certificate(
-    cert: Annotated[Path, typer.Argument(help="A certificate JSON written by grade batch --certify.")],
+    cert: Annotated[Path, typer.Argument(help="A certificate (.json) or an Open Badges 3.0 credential (.jwt) written by grade batch --certify.")],
     public_key: Annotated[Path, typer.Option("--public-key", help="The course's grader.pub.")],
+    revocations: Annotated[Optional[Path], typer.Option("--revocations", help="A signed revocation list (grade revoke) to consult.")] = None,
 ) -> None:
-    """Check a certificate's signature; exit 0 when genuine, 1 with the reason when not."""
+    """Check a certificate's or a credential's signature; exit 0 when genuine, 1 with the reason when not."""
 
     def body() -> int:
-        from grader.certify.certificate import verify_file
+        from grader.certify.verifying import verify_any
 
-        p = verify_file(cert, public_key)
-        console.print(f"[green]genuine[/green]: {p['student']} passed {p['course']['title']} "
-                      f"({p['course']['id']}) with {p['score']:g}/{p['max_score']:g} ({p['percent']:g}%, "
-                      f"pass mark {p['pass_mark']:g}%) on {p['issued_at']}, grader {p['grader_version']}")
+        console.print(verify_any(cert, public_key, revocations))
+        return 0
+
+    _exit(body)
+
+
+@app.command("revoke")
+def revoke(
+    student: Annotated[str, typer.Argument(help="The student whose certificate and credentials are revoked.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (shown to whoever verifies it), e.g. 'copied attention from bob'.")],
+    key: Annotated[Path, typer.Option("--key", help="The Ed25519 private key that signed the certificates.")],
+    out: Annotated[Path, typer.Option("--out", help="The batch's output folder: its certificates/ name what is revoked; the list is written there.")] = Path("grade-out"),
+    list_path: Annotated[Optional[Path], typer.Option("--list", help="The revocation list to add to (default: OUT/revocations.json).")] = None,
+    credential_id: Annotated[Optional[list[str]], typer.Option("--id", help="Revoke this credential id too (repeatable), e.g. when the files are gone.")] = None,
+    reinstate: Annotated[bool, typer.Option("--reinstate", help="Let later batches certify the student again (what was revoked stays revoked).")] = False,
+) -> None:
+    """Record a revoked certificate in a signed list that grade verify --revocations consults."""
+
+    def body() -> int:
+        from grader.certify.certificate import load_private_key
+        from grader.certify.revocation import revoke as add_entry, student_ids
+
+        private = load_private_key(key)
+        ids = [] if reinstate else student_ids(out / "certificates", student, private.public_key())
+        path = list_path or out / "revocations.json"
+        entry, added = add_entry(list_path=path, private_key=private, student=student, reason=reason,
+                                 ids=ids + list(credential_id or ()), action="reinstate" if reinstate else "revoke")
+        if reinstate:
+            console.print(f"reinstated {student} in {path}: the next batch may certify them again")
+        elif not added:
+            console.print(Text(f"{student} is already revoked in {path} (on {entry.at[:10]}: {entry.reason}); "
+                               "the list is unchanged", style="yellow"))
+        else:
+            console.print(f"revoked {len(entry.ids)} credential(s) of {student} in {path}: {entry.reason}")
+        return 0
+
+    _exit(body)
+
+
+@app.command("similar")
+def similar(
+    submissions: Annotated[Path, typer.Argument(help="A folder with one entry per student: a folder or a .zip.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for similarity.html and similarity.csv.")] = Path("grade-out"),
+    exercise: Annotated[Optional[list[str]], typer.Option("--exercise", "-e", help="Compare only this exercise (repeatable).")] = None,
+    course: CourseOpt = None,
+    threshold: Annotated[Optional[float], typer.Option("--similarity-threshold", help="Flag a pair at this share of matching code or more (default 0.5).")] = None,
+    clear: Annotated[Optional[list[str]], typer.Option("--clear", help="Clear a pair or group (alice,bob), a student (alice), or a file of such lines (repeatable).")] = None,
+) -> None:
+    """Compare every pair of students per exercise (copydetect); write similarity.html and .csv."""
+
+    def body() -> int:
+        from grader.batch.roster import find_students
+        from grader.certify.similarity import DEFAULT_THRESHOLD, parse_clear, screen
+        from grader.certify.similarity_report import write_reports
+        from grader.course.discover import find_course, load_course
+
+        c = load_course(find_course(course or Path.cwd()))
+        c.select(list(exercise or ()))
+        students, _ = find_students(submissions, out)
+        result = screen(course=c, submissions={s.name: s.path for s in students}, exercise_ids=exercise,
+                        threshold=DEFAULT_THRESHOLD if threshold is None else threshold,
+                        cleared=parse_clear(clear))
+        page, table = write_reports(result, out.resolve(), c.title)
+        flagged = result.flagged()
+        if flagged:
+            t = Table(title=f"pairs at or above {100 * result.threshold:.0f}%")
+            for col in ("exercise", "students", "score", ""):
+                t.add_column(col)
+            for m in flagged:
+                t.add_row(m.exercise, f"{m.a} ↔ {m.b}", f"{100 * m.score:.0f}%",
+                          "cleared" if result.is_cleared(m) else "held")
+            console.print(t)
+        for name, why in sorted(result.unreadable.items()):
+            console.print(Text(f"not screened: {name}: {why}", style="yellow"))
+        console.print(f"{len(students)} students, {len(result.matches)} pairs compared, {len(flagged)} flagged, "
+                      f"{len(result.held())} students held; {page}  {table}")
         return 0
 
     _exit(body)
@@ -205,14 +278,18 @@ def batch(
     cpu_time: CpuTimeOpt = None,
     max_processes: ProcessesOpt = None,
     max_file_size: FileSizeOpt = None,
-    certify: Annotated[bool, typer.Option("--certify", help="Sign certificates for students at or above --pass-mark.")] = False,
+    certify: Annotated[bool, typer.Option("--certify", help="Screen for copies, then sign certificates and Open Badges by [tool.grade.certificate].")] = False,
     key: Annotated[Optional[Path], typer.Option("--key", help="The Ed25519 private key (grade keys init) for --certify.")] = None,
-    pass_mark: Annotated[float, typer.Option("--pass-mark", help="Percentage of the total needed for a certificate.")] = 50.0,
+    pass_mark: Annotated[Optional[float], typer.Option("--pass-mark", help="Replace every track's pass mark with this percentage of its points.")] = None,
+    similarity_threshold: Annotated[Optional[float], typer.Option("--similarity-threshold", help="Hold students in a pair at this share of matching code or more (default 0.5).")] = None,
+    clear: Annotated[Optional[list[str]], typer.Option("--clear", help="Clear a flagged pair or group (alice,bob), a student, or a file of such lines (repeatable).")] = None,
+    revocations: Annotated[Optional[Path], typer.Option("--revocations", help="The signed revocation list (grade revoke) whose students are not certified (default: OUT/revocations.json when it exists).")] = None,
 ) -> None:
     """Grade a class: every folder, .zip or .ipynb in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
     def body() -> int:
-        from grader.batch.run import Certify, run_batch
+        from grader.batch.certification import Certify
+        from grader.batch.run import run_batch
 
         if certify and key is None:
             raise GraderError("--certify needs --key FILE (make one with: grade keys init --out DIR)")
@@ -221,7 +298,8 @@ def batch(
         c, settings = _settings(course, submissions, exercise, device, timing, limits)
         return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
                          backend=backend, force=force, console=console,
-                         certify=Certify(key, pass_mark) if certify else None)
+                         certify=Certify(key, pass_mark, similarity_threshold, tuple(clear or ()), revocations)
+                         if certify else None)
 
     _exit(body)
 

@@ -174,8 +174,9 @@ def test_batch_grades_every_kind_of_submission(graded_class):
     folder, out, code, output = graded_class
     assert code == 0, output
     header, rows = read_gradebook(out)
-    assert header == ["student", "score", "max_score", "sigmoid", "error"]
+    assert header == ["student", "score", "max_score", "sigmoid", "track:foundations %", "error"]
     assert sorted(rows) == ["alice", "bob", "carol", "dave", "erin", "frank"]
+    assert rows["alice"]["track:foundations %"] == "100.0"  # of the foundations points graded: sigmoid's
     full = rows["alice"]["max_score"]
     assert float(full) == 4.0  # sigmoid's weight (timing is off)
     for student, (score, error) in EXPECTED.items():

@@ -23,7 +23,7 @@ import os
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -34,6 +34,7 @@ from rich.text import Text
 
 from grader import __version__
 from grader.grading.pool import GraderSpec, Job, LocalBackend, Outcome
+from grader.batch.certification import Certify
 from grader.measure.cores import LOCK_DIR
 from grader.grading.config import Settings
 from grader.course.discover import Course
@@ -186,14 +187,6 @@ def _plan_workers(backend: str, settings: Settings, workers: int | None, todo: i
     return n, gpus, (1 if settings.timing else max(1, cores // n))
 
 
-@dataclass(frozen=True)
-class Certify:
-    """Issue signed certificates to students at or above ``pass_mark`` percent."""
-
-    key: Path
-    pass_mark: float
-
-
 def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Path, workers: int | None = None,
               backend: str = "local", force: bool = False, console: Console | None = None,
               certify: Certify | None = None) -> int:
@@ -205,7 +198,9 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
     """
     console = console or Console()
     if certify is not None:
-        _check_certify(certify)
+        from grader.batch.certification import check
+
+        check(certify, course)
     if backend not in BACKENDS:
         raise GraderError(f"invalid backend {backend!r} (choose from {', '.join(BACKENDS)})")
     if workers is not None and workers < 1:
@@ -237,11 +232,19 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
         else:
             console.print(f"all {len(students)} students are already graded (--force grades them again)")
         rows = _rebuild(students, settings_doc, settings_sha, out, record.failures, interrupted)
-        write_class_page(rows, out / "summary.html", course.title)
-        if certify is not None:
-            issued = _issue_certificates(rows, students, course, settings_doc, out, certify)
-            console.print(f"certificates: {_students(issued)} at or above {certify.pass_mark:g}% in "
-                          f"{out / 'certificates'}/")
+        lines = None
+        if certify is not None and not interrupted:
+            from grader.batch.certification import certify_class, print_verdicts
+
+            verdicts = certify_class(rows=rows, students=students, course=course, settings_doc=settings_doc,
+                                     out=out, certify=certify, console=console)
+            print_verdicts(verdicts, out, console)
+            lines = {name: v.line for name, v in verdicts.items()}
+            write_gradebook(rows, list(settings_doc["exercises"]), out / "gradebook.csv", certificates=lines)
+        elif certify is not None:
+            console.print("[yellow]interrupted: no certificates issued or withdrawn until the batch is complete"
+                          "[/yellow]")
+        write_class_page(rows, out / "summary.html", course.title, certificates=lines)
     finally:
         os.close(lock)
     elapsed = time.monotonic() - t0
@@ -314,40 +317,10 @@ def _rebuild(students: list[Student], settings_doc: dict, settings_sha: str, out
     return rows
 
 
-def write_class_page(rows: list[Row], path: Path, title: str) -> None:
-    """summary.html from the rows' saved reports and the reasons of those not graded."""
+def write_class_page(rows: list[Row], path: Path, title: str, certificates: dict[str, str] | None = None) -> None:
+    """summary.html from the rows' saved reports, the reasons of those not graded, and the certificates."""
     from grader.outputs.summary import write_summary as write_page
 
     write_page({r.student: r.report for r in rows if r.report is not None}, path, title,
-               errors={r.student: r.error or "not graded" for r in rows if r.report is None})
-
-
-def _check_certify(certify: Certify) -> None:
-    """Fail before grading, not after, when certificates could not be issued."""
-    from grader.certify.certificate import load_private_key
-
-    if not 0.0 <= certify.pass_mark <= 100.0:
-        raise GraderError(f"invalid --pass-mark {certify.pass_mark:g} (a percentage from 0 to 100)")
-    load_private_key(certify.key)
-
-
-def _issue_certificates(rows: list[Row], students: list[Student], course: Course, settings_doc: dict, out: Path,
-                        certify: Certify) -> int:
-    """Sign a certificate for every student at or above the pass mark; withdraw stale ones below it."""
-    from grader.certify.certificate import issue, load_private_key
-
-    key = load_private_key(certify.key)  # read here, in the trusted parent, after every worker is gone
-    paths = {s.name: s.path for s in students}
-    issued = 0
-    for row in rows:
-        stale = [out / "certificates" / f"{row.student}{ext}" for ext in (".json", ".html")]
-        cert = None
-        if row.report is not None:
-            cert = issue(row.report, course, row.student, paths[row.student], key, certify.pass_mark, out,
-                         exercise_ids=list(settings_doc["exercises"]))
-        if cert is None:
-            for p in stale:
-                p.unlink(missing_ok=True)
-        else:
-            issued += 1
-    return issued
+               errors={r.student: r.error or "not graded" for r in rows if r.report is None},
+               certificates=certificates)

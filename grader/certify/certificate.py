@@ -1,6 +1,7 @@
 """Certificates anyone can verify: Ed25519 keys, signed JSON over a canonical form, printable HTML.
 
-A certificate is ``{"schema": "grade-certificate/1", "payload": {...}, "key_id": ..., "signature": ...}``.
+A certificate is ``{"schema": "grade-certificate/2", "payload": {...}, "key_id": ..., "signature": ...}``;
+``grade-certificate/1`` documents (one pass mark on all points, issued before per-track rules) still verify.
 The signature covers the canonical serialisation of ``payload`` (sorted keys, no spaces, UTF-8), so
 any change to any field, or a signature made with another key, fails verification. Signing happens
 in the trusted process after grading; the private key is never readable by a worker.
@@ -14,18 +15,20 @@ import html
 import json
 import os
 import zipfile
-from datetime import datetime, timezone
 from pathlib import Path
 
-from grader import __version__
 from grader.course.discover import Course
 from grader.errors import GraderError
-from grader.outputs.files import atomic_write
-from grader.grading.results import Report
 
-SCHEMA = "grade-certificate/1"
-PAYLOAD_KEYS = ("student", "course", "exercises", "score", "max_score", "percent", "pass_mark", "device",
-                "grader_version", "exercise_set_sha256", "submission_sha256", "issued_at")
+SCHEMA = "grade-certificate/2"
+LEGACY_SCHEMA = "grade-certificate/1"  # a share of all points; still verified, no longer issued
+PAYLOAD_KEYS = {
+    SCHEMA: ("id", "student", "course", "issuer", "tracks", "course_certificate", "exercises", "score",
+             "max_score", "percent", "rules_sha256", "device", "timing", "grader_version",
+             "exercise_set_sha256", "submission_sha256", "issued_at", "credentials"),
+    LEGACY_SCHEMA: ("student", "course", "exercises", "score", "max_score", "percent", "pass_mark", "device",
+                    "grader_version", "exercise_set_sha256", "submission_sha256", "issued_at"),
+}
 
 
 class CertificateError(GraderError):
@@ -34,7 +37,7 @@ class CertificateError(GraderError):
     exit_code = 1
 
 
-def _crypto():
+def crypto_api():
     try:
         from cryptography.exceptions import InvalidSignature
         from cryptography.hazmat.primitives import serialization
@@ -48,7 +51,7 @@ def _crypto():
 
 def init_keys(out: Path, force: bool = False) -> tuple[Path, Path]:
     """Write ``out/grader.key`` (owner-only) and ``out/grader.pub``; refuse to overwrite a key."""
-    serialization, Ed25519PrivateKey, _, _ = _crypto()
+    serialization, Ed25519PrivateKey, _, _ = crypto_api()
     out.mkdir(parents=True, exist_ok=True)
     key_path, pub_path = out / "grader.key", out / "grader.pub"
     if key_path.exists() and not force:
@@ -67,7 +70,7 @@ def init_keys(out: Path, force: bool = False) -> tuple[Path, Path]:
 
 
 def load_private_key(path: Path):
-    serialization, Ed25519PrivateKey, _, _ = _crypto()
+    serialization, Ed25519PrivateKey, _, _ = crypto_api()
     try:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except (OSError, ValueError, TypeError) as exc:
@@ -78,7 +81,7 @@ def load_private_key(path: Path):
 
 
 def load_public_key(path: Path):
-    serialization, _, Ed25519PublicKey, _ = _crypto()
+    serialization, _, Ed25519PublicKey, _ = crypto_api()
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError, TypeError) as exc:
@@ -89,7 +92,7 @@ def load_public_key(path: Path):
 
 
 def key_id(public_key) -> str:
-    serialization, _, _, _ = _crypto()
+    serialization, _, _, _ = crypto_api()
     raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:16]
 
@@ -130,37 +133,21 @@ def canonical(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def make_payload(report: Report, course: Course, student: str, submission: Path, pass_mark: float,
-                 exercise_ids: list[str] | None = None) -> dict:
-    percent = round(100.0 * report.score / report.max_score, 2) if report.max_score else 0.0
-    return {
-        "student": student,
-        "course": {"id": course.id, "title": course.title},
-        "exercises": [{"id": e.id, "title": e.title, "score": e.score, "max_score": e.max_score}
-                      for e in report.exercises],
-        "score": report.score, "max_score": report.max_score, "percent": percent, "pass_mark": pass_mark,
-        "device": report.device, "grader_version": report.grader_version or __version__,
-        "exercise_set_sha256": exercise_set_hash(course, exercise_ids),
-        "submission_sha256": submission_hash(submission),
-        "issued_at": datetime.now(timezone.utc).date().isoformat(),
-    }
-
-
-def sign(payload: dict, private_key) -> dict:
+def sign(payload: dict, private_key, schema: str = SCHEMA) -> dict:
     signature = private_key.sign(canonical(payload))
-    return {"schema": SCHEMA, "payload": payload, "key_id": key_id(private_key.public_key()),
+    return {"schema": schema, "payload": payload, "key_id": key_id(private_key.public_key()),
             "signature": base64.b64encode(signature).decode("ascii")}
 
 
 def verify(document: object, public_key) -> dict:
     """Return the payload of a genuine certificate; raise CertificateError saying what is wrong."""
-    _, _, _, InvalidSignature = _crypto()
-    if not isinstance(document, dict) or document.get("schema") != SCHEMA:
-        raise CertificateError(f"malformed certificate: not a {SCHEMA} document")
+    _, _, _, InvalidSignature = crypto_api()
+    if not isinstance(document, dict) or document.get("schema") not in PAYLOAD_KEYS:
+        raise CertificateError(f"malformed certificate: not a {SCHEMA} (or {LEGACY_SCHEMA}) document")
     payload, signature = document.get("payload"), document.get("signature")
     if not isinstance(payload, dict) or not isinstance(signature, str):
         raise CertificateError("malformed certificate: payload or signature missing")
-    missing = [k for k in PAYLOAD_KEYS if k not in payload]
+    missing = [k for k in PAYLOAD_KEYS[document["schema"]] if k not in payload]
     if missing:
         raise CertificateError(f"malformed certificate: missing {', '.join(missing)}")
     try:
@@ -178,23 +165,61 @@ def verify(document: object, public_key) -> dict:
     return payload
 
 
-def verify_file(cert: Path, public_key_path: Path) -> dict:
+def read_document(cert: Path) -> dict:
     try:
         document = json.loads(cert.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CertificateError(f"malformed certificate: {exc}") from None
-    return verify(document, load_public_key(public_key_path))
+    if not isinstance(document, dict):
+        raise CertificateError("malformed certificate: not a JSON object")
+    return document
 
 
-# Printable page --------------------------------------------------------------------------------
+def verify_file(cert: Path, public_key_path: Path) -> dict:
+    return verify(read_document(cert), load_public_key(public_key_path))
+
+
+def document_ids(document: dict) -> list[str]:
+    """What a revocation names: the certificate's id and its credentials' ids (a legacy one: its signature)."""
+    payload = document.get("payload") or {}
+    if document.get("schema") == LEGACY_SCHEMA:
+        return ["sha256:" + hashlib.sha256(str(document.get("signature", "")).encode()).hexdigest()]
+    return [payload["id"], *payload.get("credentials", {}).values()]
+
+
+# Printable page ---------------------------------------------------------------------------------
+
+def _track_rows(p: dict) -> str:
+    e = html.escape
+    if "tracks" not in p:  # legacy: one pass mark on all points
+        return ""
+    rows = "".join(
+        f"<tr><td>{e(str(t['title']))}</td><td class=num>{t['score']:g} / {t['max_score']:g}</td>"
+        f"<td class=num>{t['percent']:g}%</td><td class=num>{t['pass_mark']:g}%</td>"
+        f"<td>{e(', '.join(t['required'])) or '–'}</td></tr>" for t in p["tracks"])
+    return ("<table id=tracks><tr><th>Track certified</th><th class=num>Score</th><th class=num>%</th>"
+            f"<th class=num>Pass mark</th><th>Required</th></tr>{rows}</table>")
+
 
 def render_html(document: dict, cert_name: str) -> str:
-    """A printable page from a signed certificate, with the command that verifies it."""
+    """A printable page from a signed certificate, with the commands that verify it and its badges."""
     p = document["payload"]
     e = html.escape
     rows = "".join(
         f"<tr><td>{e(str(x['title']))}</td><td><code>{e(str(x['id']))}</code></td>"
         f"<td class=num>{x['score']:g} / {x['max_score']:g}</td></tr>" for x in p["exercises"])
+    if "tracks" in p:
+        what = ("has completed the course" if p["course_certificate"]
+                else "has passed the " + ", ".join(t["title"] for t in p["tracks"])
+                + (" track" if len(p["tracks"]) == 1 else " tracks") + " of")
+        heading = "Certificate of Completion" if p["course_certificate"] else "Certificate of Achievement"
+        line = f"{what} <strong>{e(p['course']['title'])}</strong> on {e(p['issued_at'][:10])}"
+    else:
+        heading = "Certificate of Completion"
+        line = (f"passed with <strong id=score>{p['score']:g} / {p['max_score']:g}</strong> ({p['percent']:g}%; "
+                f"pass mark {p['pass_mark']:g}%) on {e(p['issued_at'])}")
+    badges = "".join(f"<li><code>grade verify openbadges/{e(p['student'])}/{e(name)}.jwt --public-key grader.pub"
+                     f"</code></li>" for name in p.get("credentials", {}))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Certificate — {e(p['student'])}</title>
 <style>
@@ -203,37 +228,26 @@ body {{ font-family: Georgia, serif; max-width: 50rem; margin: 2rem auto; color:
 h1 {{ text-align: center; letter-spacing: .08em; color: #2b4a6f; margin-bottom: .2rem; }}
 .sub {{ text-align: center; font-style: italic; }}
 .name {{ text-align: center; font-size: 2rem; margin: 1.2rem 0; }}
-table {{ width: 100%; border-collapse: collapse; font-family: sans-serif; font-size: .9rem; }}
+table {{ width: 100%; border-collapse: collapse; font-family: sans-serif; font-size: .9rem; margin: 1rem 0; }}
 td, th {{ border-bottom: 1px solid #ccd; padding: .25rem .4rem; text-align: left; }}
 .num {{ text-align: right; }}
 .meta {{ font-family: monospace; font-size: .75rem; word-break: break-all; color: #444; }}
 @media print {{ body {{ margin: 0; }} }}
 </style></head><body><div class=frame>
-<h1>Certificate of Completion</h1>
+<h1>{heading}</h1>
 <p class=sub>{e(p['course']['title'])} <span class=meta>({e(p['course']['id'])})</span></p>
 <p class=name id=student>{e(p['student'])}</p>
-<p class=sub>passed with <strong id=score>{p['score']:g} / {p['max_score']:g}</strong>
-({p['percent']:g}%; pass mark {p['pass_mark']:g}%) on {e(p['issued_at'])}</p>
+<p class=sub>{line}</p>
+{_track_rows(p)}
 <table><tr><th>Exercise</th><th>id</th><th class=num>Score</th></tr>{rows}</table>
-<p class=meta>grader {e(p['grader_version'])} · device {e(p['device'])}<br>
+<p class=meta>{e('id ' + p['id'] + ' · ') if 'id' in p else ''}grader {e(p['grader_version'])} · device {e(p['device'])}<br>
 exercise set sha256 {e(p['exercise_set_sha256'])}<br>submission sha256 {e(p['submission_sha256'])}<br>
 key id {e(str(document.get('key_id')))} · signature {e(document['signature'])}</p>
 <p>Verify this certificate with the course's public key:</p>
 <pre>grade verify {e(cert_name)} --public-key grader.pub</pre>
+{f'<p>and its Open Badges 3.0 credentials:</p><ul>{badges}</ul>' if badges else ''}
 </div></body></html>
 """
-
-
-def issue(report: Report, course: Course, student: str, submission: Path, private_key, pass_mark: float,
-          out_dir: Path, exercise_ids: list[str] | None = None) -> Path | None:
-    """Write ``certificates/<student>.json`` and ``.html`` when the report reaches the pass mark."""
-    if not report.max_score or 100.0 * report.score / report.max_score + 1e-9 < pass_mark:
-        return None
-    document = sign(make_payload(report, course, student, submission, pass_mark, exercise_ids), private_key)
-    cert = out_dir / "certificates" / f"{student}.json"
-    atomic_write(cert, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    atomic_write(cert.with_suffix(".html"), render_html(document, cert.name))
-    return cert
 
 
 def is_zip(path: Path) -> bool:

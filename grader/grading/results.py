@@ -104,3 +104,37 @@ def report_from_dict(d: dict) -> Report:
     return Report(submission=d["submission"], device=d["device"], grader_version=d["grader_version"],
                   score=d["score"], max_score=d["max_score"], started_at=d["started_at"],
                   duration_s=d["duration_s"], exercises=exercises, isolation=tuple(d.get("isolation", ())))
+
+
+@dataclass(frozen=True)
+class TrackTotal:
+    """One track's share of a report: the points its exercises earned of the points they offer."""
+
+    track: str
+    score: float
+    max_score: float
+    exercises: tuple[str, ...]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+
+def track_totals(report: Report) -> tuple[TrackTotal, ...]:
+    """Per track, in the order the report first names it; exercises without a track are left out."""
+    found: dict[str, list[ExerciseResult]] = {}
+    for e in report.exercises:
+        if e.track:
+            found.setdefault(e.track, []).append(e)
+    return tuple(TrackTotal(track, sum(e.score for e in exs), sum(e.max_score for e in exs),
+                            tuple(e.id for e in exs)) for track, exs in found.items())
+
+
+def correct(e: ExerciseResult) -> bool:
+    """Every correctness check that ran passed, at least one ran, and nothing stopped the exercise.
+
+    What a certificate's required exercise asks for: a working answer, whatever its speed (the
+    budgets' points count towards the track's pass mark, not here).
+    """
+    ran = [c for c in e.checks if c.kind == "correctness" and c.status != "skipped"]
+    return e.attempted and e.error is None and bool(ran) and all(c.status == "passed" for c in ran)

@@ -18,7 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from grader.outputs.files import atomic_write
-from grader.grading.results import ExerciseResult, Report
+from grader.grading.results import ExerciseResult, Report, track_totals
 
 BINS = 10  # the distribution's bars: 0-9 %, 10-19 %, ..., 90-100 %
 BAR_WIDTH = 30
@@ -88,24 +88,42 @@ def error_text(report: Report) -> str:
     return "; ".join(f"{k}: {v}" for k, v in found.items())
 
 
-def gradebook_csv(rows: list[Row], exercise_ids: list[str]) -> str:
-    """CSV text: student, score, max_score, one column per exercise, error; one line per student."""
+def tracks_of(rows: list[Row]) -> list[str]:
+    """The tracks the rows' reports name, in the order they first appear."""
+    found: dict[str, None] = {}
+    for row in rows:
+        if row.report is not None:
+            found.update((t.track, None) for t in track_totals(row.report))
+    return list(found)
+
+
+def gradebook_csv(rows: list[Row], exercise_ids: list[str], certificates: dict[str, str] | None = None) -> str:
+    """CSV text, one line per student: student, score, max_score, one column per exercise, one per
+    track (``track:<name> %``, the share of that track's points), ``certificate`` when certificates
+    were decided (what was certified, or why not), and error."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *exercise_ids, "error"])
+    tracks = tracks_of(rows)
+    extra = ["certificate"] if certificates is not None else []
+    writer.writerow(["student", "score", "max_score", *exercise_ids, *(f"track:{t} %" for t in tracks), *extra,
+                     "error"])
     for row in rows:
+        cert = [certificates.get(row.student, "")] if certificates is not None else []
         if row.report is None:
-            writer.writerow([row.student, "", "", *([""] * len(exercise_ids)), row.error or "not graded"])
+            writer.writerow([row.student, "", "", *([""] * (len(exercise_ids) + len(tracks))), *cert,
+                             row.error or "not graded"])
             continue
         scores = {e.id: e.score for e in row.report.exercises}
+        percents = {t.track: f"{t.percent:.1f}" for t in track_totals(row.report)}
         writer.writerow([row.student, f"{row.report.score:g}", f"{row.report.max_score:g}",
                          *(f"{scores[i]:g}" if i in scores else "" for i in exercise_ids),
-                         error_text(row.report)])
+                         *(percents.get(t, "") for t in tracks), *cert, error_text(row.report)])
     return out.getvalue()
 
 
-def write_gradebook(rows: list[Row], exercise_ids: list[str], path: Path) -> None:
-    atomic_write(path, gradebook_csv(rows, exercise_ids))
+def write_gradebook(rows: list[Row], exercise_ids: list[str], path: Path,
+                    certificates: dict[str, str] | None = None) -> None:
+    atomic_write(path, gradebook_csv(rows, exercise_ids, certificates))
 
 
 def summarize(rows: list[Row], top: int = 5) -> ClassSummary:

@@ -1,7 +1,8 @@
 """``summary.html``: a class at a glance, one self-contained file with its plots embedded.
 
 Built only from saved reports (``grade-report/1``): the score distribution, per-exercise and
-per-check pass rates (the checks most students failed first), timing ratios, and a table of students.
+per-check pass rates (the checks most students failed first), timing ratios, each track's results,
+and a table of students with their track percentages and, after ``--certify``, their certificate.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from grader.outputs.files import atomic_write
-from grader.grading.results import Report
+from grader.grading.results import Report, track_totals
 
 e = html.escape
 
@@ -95,7 +96,17 @@ def _figures(reports: dict[str, Report]) -> dict[str, str]:
     return figs
 
 
-def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None = None) -> str:
+def track_table(reports: dict[str, Report]) -> list[tuple[str, int, float, float]]:
+    """(track, students, mean %, median %) for every track the reports name."""
+    per: dict[str, list[float]] = defaultdict(list)
+    for r in reports.values():
+        for t in track_totals(r):
+            per[t.track].append(t.percent)
+    return [(t, len(v), statistics.fmean(v), statistics.median(v)) for t, v in per.items()]
+
+
+def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None = None,
+           certificates: dict[str, str] | None = None) -> str:
     errors = errors or {}
     figs = _figures(reports) if reports else {}
     percents = [_percent(r) for r in reports.values()]
@@ -106,12 +117,27 @@ def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None
         f"<tr><td><code>{e(ex)}</code></td><td>{e(name)}{' <em>(hidden)</em>' if hidden else ''}</td>"
         f"<td class=num>{p}/{t}</td><td class=num>{100.0 * p / t if t else 0:.0f}%</td></tr>"
         for ex, name, hidden, p, t in check_pass_rates(reports))
+    tracks = track_table(reports)
+    track_rows = "".join(f"<tr><td>{e(t)}</td><td class=num>{n}</td><td class=num>{mean_t:.1f}%</td>"
+                         f"<td class=num>{median_t:.1f}%</td></tr>" for t, n, mean_t, median_t in tracks)
+    names = [t for t, *_ in tracks]
+    cert = certificates is not None
+
+    def cells(r: Report) -> str:
+        got = {t.track: t.percent for t in track_totals(r)}
+        return "".join(f"<td class=num>{got[t]:.1f}%</td>" if t in got else "<td class=num>–</td>" for t in names)
+
+    def cert_cell(s: str) -> str:
+        return f"<td>{e((certificates or {}).get(s, ''))}</td>" if cert else ""
+
     student_rows = "".join(
         f"<tr><td>{e(s)}</td><td class=num>{r.score:g}/{r.max_score:g}</td><td class=num>{_percent(r):.1f}%</td>"
-        f"<td>{e('; '.join(x.error for x in r.exercises if x.error)[:200])}</td></tr>"
+        f"{cells(r)}{cert_cell(s)}<td>{e('; '.join(x.error for x in r.exercises if x.error)[:200])}</td></tr>"
         for s, r in sorted(reports.items()))
-    student_rows += "".join(f"<tr><td>{e(s)}</td><td class=num>–</td><td class=num>–</td><td>{e(msg)}</td></tr>"
+    student_rows += "".join(f"<tr><td>{e(s)}</td><td class=num>–</td><td class=num>–</td>"
+                            f"{'<td class=num>–</td>' * len(names)}{cert_cell(s)}<td>{e(msg)}</td></tr>"
                             for s, msg in sorted(errors.items()))
+    track_heads = "".join(f"<th class=num>{e(t)}</th>" for t in names)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)} — class summary</title>
 <style>
@@ -128,8 +154,9 @@ figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 {imgs}
 <h2>Checks, most failed first</h2>
 <table id=checks><tr><th>exercise</th><th>check</th><th class=num>passed</th><th class=num>rate</th></tr>{check_rows}</table>
+{f'<h2>Tracks</h2><table id=tracks><tr><th>track</th><th class=num>students</th><th class=num>mean</th><th class=num>median</th></tr>{track_rows}</table>' if tracks else ''}
 <h2>Students</h2>
-<table id=students><tr><th>student</th><th class=num>score</th><th class=num>%</th><th>errors</th></tr>{student_rows}</table>
+<table id=students><tr><th>student</th><th class=num>score</th><th class=num>%</th>{track_heads}{'<th>certificate</th>' if cert else ''}<th>errors</th></tr>{student_rows}</table>
 <script>
 window.addEventListener("load", () => {{
   document.body.dataset.rendered = String(Array.from(document.images).every(i => i.complete && i.naturalWidth > 0));
@@ -139,5 +166,6 @@ window.addEventListener("load", () => {{
 """
 
 
-def write_summary(reports: dict[str, Report], path: Path, title: str, errors: dict[str, str] | None = None) -> None:
-    atomic_write(path, render(reports, title, errors))
+def write_summary(reports: dict[str, Report], path: Path, title: str, errors: dict[str, str] | None = None,
+                  certificates: dict[str, str] | None = None) -> None:
+    atomic_write(path, render(reports, title, errors, certificates))
