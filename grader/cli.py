@@ -284,6 +284,7 @@ def batch(
     similarity_threshold: Annotated[Optional[float], typer.Option("--similarity-threshold", help="Hold students in a pair at this share of matching code or more (default 0.5).")] = None,
     clear: Annotated[Optional[list[str]], typer.Option("--clear", help="Clear a flagged pair or group (alice,bob), a student, or a file of such lines (repeatable).")] = None,
     revocations: Annotated[Optional[Path], typer.Option("--revocations", help="The signed revocation list (grade revoke) whose students are not certified (default: OUT/revocations.json when it exists).")] = None,
+    lang: LangOpt = None,
 ) -> None:
     """Grade a class: every folder, .zip or .ipynb in SUBMISSIONS is one student; resumable (re-run to finish)."""
 
@@ -295,7 +296,7 @@ def batch(
             raise GraderError("--certify needs --key FILE (make one with: grade keys init --out DIR)")
         limits = {"call_seconds": call_timeout, "memory_bytes": memory, "submission_seconds": submission_timeout,
                   "cpu_seconds": cpu_time, "processes": max_processes, "file_bytes": max_file_size}
-        c, settings = _settings(course, submissions, exercise, device, timing, limits)
+        c, settings = _settings(course, submissions, exercise, device, timing, limits, lang)
         return run_batch(course=c, settings=settings, submissions=submissions, out=out, workers=workers,
                          backend=backend, force=force, console=console,
                          certify=Certify(key, pass_mark, similarity_threshold, tuple(clear or ()), revocations)

@@ -271,3 +271,24 @@ def test_without_the_certify_extra_grade_works_and_certify_says_what_to_install(
                                  "--certify", "--key", str(keys[0])])
     assert result.exit_code == 2 and "need jwcrypto: pip install 'grader[certify]'" in result.output
     assert not (tmp_path / "o" / "reports").exists()
+
+
+def test_the_pages_in_chinese(small, keys, tmp_path):
+    """--lang zh: the summary page and the certificate page in Chinese; the signed document is the same."""
+    from grader.certify.certificate import render_html
+    from grader.outputs.summary import render
+
+    page = render(_class(), "测试课程", errors={"dan": "not a zip"}, certificates={"ada": "course"}, lang="zh",
+                  track_titles={"foundations": "基础"})
+    for words in ("班级汇总", "各项检查（未通过最多的在前）", "学生人数", "中位数", "证书", "（隐藏）", 'lang="zh"'):
+        assert words in page
+    for english in ("class summary", "Checks, most failed first", "students:", "(hidden)", ">errors<"):
+        assert english not in page
+    assert "Checks, most failed first" in render(_class(), "Test course")  # English by default
+
+    cert, _ = _issue(small, keys[0], tmp_path, earned=FOUNDATIONS_ONLY, student="dee")
+    document = json.loads(cert.read_text())
+    zh = render_html(document, cert.name, "zh")
+    assert "成绩证书" in zh and "及格线" in zh and "用课程的公钥验证本证书" in zh and "Certificate of" not in zh
+    assert "grade verify dee.json --public-key grader.pub" in zh
+    assert render_html(document, cert.name) == cert.with_suffix(".html").read_text()  # English by default

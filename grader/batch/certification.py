@@ -74,7 +74,7 @@ def _revocations(certify: Certify, out: Path, public_key):
 
 
 def certify_class(*, rows: list[Row], students: list[Student], course: Course, settings_doc: dict, out: Path,
-                  certify: Certify, console: Console) -> dict[str, Verdict]:
+                  certify: Certify, console: Console, lang: str = "en") -> dict[str, Verdict]:
     """Screen, decide, issue and withdraw; one Verdict per student."""
     from grader.certify import issuing, similarity, similarity_report
     from grader.certify.rules import decide, load_rules
@@ -119,7 +119,7 @@ def certify_class(*, rows: list[Row], students: list[Student], course: Course, s
         else:
             _, kept = issuing.issue(decision=decision, report=row.report, course=course, rules=rules,
                                     submission=paths[name], private_key=key, out=out, exercise_ids=ids,
-                                    timing=bool(settings_doc["timing"]))
+                                    timing=bool(settings_doc["timing"]), lang=lang)
             verdicts[name] = Verdict(name, "kept" if kept else "issued", decision.reason, decision.certified,
                                      decision.course)
     return verdicts

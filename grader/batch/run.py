@@ -237,14 +237,15 @@ def run_batch(*, course: Course, settings: Settings, submissions: Path, out: Pat
             from grader.batch.certification import certify_class, print_verdicts
 
             verdicts = certify_class(rows=rows, students=students, course=course, settings_doc=settings_doc,
-                                     out=out, certify=certify, console=console)
+                                     out=out, certify=certify, console=console, lang=settings.lang)
             print_verdicts(verdicts, out, console)
             lines = {name: v.line for name, v in verdicts.items()}
             write_gradebook(rows, list(settings_doc["exercises"]), out / "gradebook.csv", certificates=lines)
         elif certify is not None:
             console.print("[yellow]interrupted: no certificates issued or withdrawn until the batch is complete"
                           "[/yellow]")
-        write_class_page(rows, out / "summary.html", course.title, certificates=lines)
+        write_class_page(rows, out / "summary.html", course.title_in(settings.lang), certificates=lines,
+                         lang=settings.lang, track_titles=course.track_titles_in(settings.lang))
     finally:
         os.close(lock)
     elapsed = time.monotonic() - t0
@@ -317,10 +318,12 @@ def _rebuild(students: list[Student], settings_doc: dict, settings_sha: str, out
     return rows
 
 
-def write_class_page(rows: list[Row], path: Path, title: str, certificates: dict[str, str] | None = None) -> None:
-    """summary.html from the rows' saved reports, the reasons of those not graded, and the certificates."""
+def write_class_page(rows: list[Row], path: Path, title: str, certificates: dict[str, str] | None = None,
+                     lang: str = "en", track_titles: dict[str, str] | None = None) -> None:
+    """summary.html, in ``lang``, from the rows' saved reports, the reasons of those not graded, and the
+    certificates."""
     from grader.outputs.summary import write_summary as write_page
 
     write_page({r.student: r.report for r in rows if r.report is not None}, path, title,
                errors={r.student: r.error or "not graded" for r in rows if r.report is None},
-               certificates=certificates)
+               certificates=certificates, lang=lang, track_titles=track_titles)

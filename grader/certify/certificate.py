@@ -19,6 +19,7 @@ from pathlib import Path
 
 from grader.course.discover import Course
 from grader.errors import GraderError
+from grader.messages import Translator
 
 SCHEMA = "grade-certificate/2"
 LEGACY_SCHEMA = "grade-certificate/1"  # a share of all points; still verified, no longer issued
@@ -189,7 +190,7 @@ def document_ids(document: dict) -> list[str]:
 
 # Printable page ---------------------------------------------------------------------------------
 
-def _track_rows(p: dict) -> str:
+def _track_rows(p: dict, tr: Translator) -> str:
     e = html.escape
     if "tracks" not in p:  # legacy: one pass mark on all points
         return ""
@@ -197,31 +198,35 @@ def _track_rows(p: dict) -> str:
         f"<tr><td>{e(str(t['title']))}</td><td class=num>{t['score']:g} / {t['max_score']:g}</td>"
         f"<td class=num>{t['percent']:g}%</td><td class=num>{t['pass_mark']:g}%</td>"
         f"<td>{e(', '.join(t['required'])) or '–'}</td></tr>" for t in p["tracks"])
-    return ("<table id=tracks><tr><th>Track certified</th><th class=num>Score</th><th class=num>%</th>"
-            f"<th class=num>Pass mark</th><th>Required</th></tr>{rows}</table>")
+    return (f"<table id=tracks><tr><th>{tr('certificate.track_certified')}</th><th class=num>{tr('certificate.score')}"
+            f"</th><th class=num>%</th><th class=num>{tr('certificate.pass_mark')}</th>"
+            f"<th>{tr('certificate.required')}</th></tr>{rows}</table>")
 
 
-def render_html(document: dict, cert_name: str) -> str:
-    """A printable page from a signed certificate, with the commands that verify it and its badges."""
+def render_html(document: dict, cert_name: str, lang: str = "en") -> str:
+    """A printable page from a signed certificate, with the commands that verify it and its badges, in
+    ``lang`` (the signed document itself is the same in every language)."""
     p = document["payload"]
     e = html.escape
+    tr = Translator(lang)
     rows = "".join(
         f"<tr><td>{e(str(x['title']))}</td><td><code>{e(str(x['id']))}</code></td>"
         f"<td class=num>{x['score']:g} / {x['max_score']:g}</td></tr>" for x in p["exercises"])
     if "tracks" in p:
-        what = ("has completed the course" if p["course_certificate"]
-                else "has passed the " + ", ".join(t["title"] for t in p["tracks"])
-                + (" track" if len(p["tracks"]) == 1 else " tracks") + " of")
-        heading = "Certificate of Completion" if p["course_certificate"] else "Certificate of Achievement"
-        line = f"{what} <strong>{e(p['course']['title'])}</strong> on {e(p['issued_at'][:10])}"
+        course, date = e(p["course"]["title"]), e(p["issued_at"][:10])
+        heading = tr("certificate.completion" if p["course_certificate"] else "certificate.achievement")
+        line = (tr("certificate.completed_course", course=course, date=date) if p["course_certificate"] else
+                tr.n("certificate.passed_tracks", len(p["tracks"]), tracks=e(", ".join(t["title"] for t in p["tracks"])),
+                     course=course, date=date))
     else:
-        heading = "Certificate of Completion"
-        line = (f"passed with <strong id=score>{p['score']:g} / {p['max_score']:g}</strong> ({p['percent']:g}%; "
-                f"pass mark {p['pass_mark']:g}%) on {e(p['issued_at'])}")
+        heading = tr("certificate.completion")
+        line = tr("certificate.passed_score", score=f"{p['score']:g} / {p['max_score']:g}", percent=f"{p['percent']:g}",
+                  pass_mark=f"{p['pass_mark']:g}", date=e(p["issued_at"]))
+    and_badges = tr("certificate.and_badges")
     badges = "".join(f"<li><code>grade verify openbadges/{e(p['student'])}/{e(name)}.jwt --public-key grader.pub"
                      f"</code></li>" for name in p.get("credentials", {}))
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Certificate — {e(p['student'])}</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{tr('certificate.page_title', student=e(p['student']))}</title>
 <style>
 body {{ font-family: Georgia, serif; max-width: 50rem; margin: 2rem auto; color: #1b1b1b; }}
 .frame {{ border: 6px double #2b4a6f; padding: 2rem 3rem; }}
@@ -238,14 +243,14 @@ td, th {{ border-bottom: 1px solid #ccd; padding: .25rem .4rem; text-align: left
 <p class=sub>{e(p['course']['title'])} <span class=meta>({e(p['course']['id'])})</span></p>
 <p class=name id=student>{e(p['student'])}</p>
 <p class=sub>{line}</p>
-{_track_rows(p)}
-<table><tr><th>Exercise</th><th>id</th><th class=num>Score</th></tr>{rows}</table>
+{_track_rows(p, tr)}
+<table><tr><th>{tr('certificate.exercise')}</th><th>{tr('certificate.id')}</th><th class=num>{tr('certificate.score')}</th></tr>{rows}</table>
 <p class=meta>{e('id ' + p['id'] + ' · ') if 'id' in p else ''}grader {e(p['grader_version'])} · device {e(p['device'])}<br>
 exercise set sha256 {e(p['exercise_set_sha256'])}<br>submission sha256 {e(p['submission_sha256'])}<br>
 key id {e(str(document.get('key_id')))} · signature {e(document['signature'])}</p>
-<p>Verify this certificate with the course's public key:</p>
+<p>{tr('certificate.verify_with')}</p>
 <pre>grade verify {e(cert_name)} --public-key grader.pub</pre>
-{f'<p>and its Open Badges 3.0 credentials:</p><ul>{badges}</ul>' if badges else ''}
+{f'<p>{and_badges}</p><ul>{badges}</ul>' if badges else ''}
 </div></body></html>
 """
 

@@ -77,7 +77,7 @@ def _kept(cert: Path, badges: Path, payload: dict, public_key) -> dict | None:
 
 
 def issue(*, decision: Decision, report: Report, course: Course, rules: Rules, submission: Path, private_key,
-          out: Path, exercise_ids: list[str], timing: bool) -> tuple[Path, bool]:
+          out: Path, exercise_ids: list[str], timing: bool, lang: str = "en") -> tuple[Path, bool]:
     """Write (or keep) the student's certificate files; (the JSON's path, whether it was kept)."""
     public_key = private_key.public_key()
     cert, page, badges = paths(out, decision.student)
@@ -106,5 +106,5 @@ def issue(*, decision: Decision, report: Report, course: Course, rules: Rules, s
     for name, (_, token) in tokens.items():
         atomic_write(badges / f"{name}.jwt", token + "\n")
     atomic_write(cert, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
-    atomic_write(page, render_html(document, cert.name))
+    atomic_write(page, render_html(document, cert.name, lang))
     return cert, False

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from grader.outputs.files import atomic_write
 from grader.grading.results import Report, track_totals
+from grader.messages import Translator
 
 e = html.escape
 
@@ -106,7 +107,11 @@ def track_table(reports: dict[str, Report]) -> list[tuple[str, int, float, float
 
 
 def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None = None,
-           certificates: dict[str, str] | None = None) -> str:
+           certificates: dict[str, str] | None = None, lang: str = "en",
+           track_titles: dict[str, str] | None = None) -> str:
+    """The page in ``lang``; the plots' labels stay English (a CJK font cannot be assumed)."""
+    tr = Translator(lang)
+    titles = track_titles or {}
     errors = errors or {}
     figs = _figures(reports) if reports else {}
     percents = [_percent(r) for r in reports.values()]
@@ -114,11 +119,11 @@ def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None
     median = statistics.median(percents) if percents else 0.0
     imgs = "".join(f'<figure><img alt="{k}" src="{v}"></figure>' for k, v in figs.items())
     check_rows = "".join(
-        f"<tr><td><code>{e(ex)}</code></td><td>{e(name)}{' <em>(hidden)</em>' if hidden else ''}</td>"
+        f"<tr><td><code>{e(ex)}</code></td><td>{e(name)}{' <em>' + tr('summary.hidden') + '</em>' if hidden else ''}</td>"
         f"<td class=num>{p}/{t}</td><td class=num>{100.0 * p / t if t else 0:.0f}%</td></tr>"
         for ex, name, hidden, p, t in check_pass_rates(reports))
     tracks = track_table(reports)
-    track_rows = "".join(f"<tr><td>{e(t)}</td><td class=num>{n}</td><td class=num>{mean_t:.1f}%</td>"
+    track_rows = "".join(f"<tr><td>{e(titles.get(t, t))}</td><td class=num>{n}</td><td class=num>{mean_t:.1f}%</td>"
                          f"<td class=num>{median_t:.1f}%</td></tr>" for t, n, mean_t, median_t in tracks)
     names = [t for t, *_ in tracks]
     cert = certificates is not None
@@ -137,9 +142,18 @@ def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None
     student_rows += "".join(f"<tr><td>{e(s)}</td><td class=num>–</td><td class=num>–</td>"
                             f"{'<td class=num>–</td>' * len(names)}{cert_cell(s)}<td>{e(msg)}</td></tr>"
                             for s, msg in sorted(errors.items()))
-    track_heads = "".join(f"<th class=num>{e(t)}</th>" for t in names)
+    track_heads = "".join(f"<th class=num>{e(titles.get(t, t))}</th>" for t in names)
+    h = {k: tr(key) for k, key in (("exercise", "summary.exercise"), ("check", "summary.check"),
+                                     ("passed", "summary.passed"), ("rate", "summary.rate"), ("track", "summary.track"),
+                                     ("students", "summary.students"), ("mean_column", "summary.mean_column"),
+                                     ("median_column", "summary.median_column"), ("student", "summary.student"),
+                                     ("score", "summary.score"), ("certificate", "summary.certificate"),
+                                     ("errors", "summary.errors"))}
+    tracks_table = (f"<h2>{tr('summary.tracks_heading')}</h2><table id=tracks><tr><th>{h['track']}</th>"
+                    f"<th class=num>{h['students']}</th><th class=num>{h['mean_column']}</th>"
+                    f"<th class=num>{h['median_column']}</th></tr>{track_rows}</table>") if tracks else ""
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)} — class summary</title>
+<html lang="{lang}"><head><meta charset="utf-8"><title>{e(tr('summary.page_title', title=title))}</title>
 <style>
 body {{ font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #1a202c; }}
 table {{ border-collapse: collapse; width: 100%; margin-bottom: 2rem; font-size: .9rem; }}
@@ -149,14 +163,14 @@ figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 .stats span {{ display: inline-block; margin-right: 2rem; font-size: 1.1rem; }}
 </style></head><body>
 <h1>{e(title)}</h1>
-<p class=stats><span>students: <strong id=n>{len(reports) + len(errors)}</strong></span>
-<span>mean: <strong>{mean:.1f}%</strong></span><span>median: <strong>{median:.1f}%</strong></span></p>
+<p class=stats><span>{tr('summary.students_count')} <strong id=n>{len(reports) + len(errors)}</strong></span>
+<span>{tr('summary.mean')} <strong>{mean:.1f}%</strong></span><span>{tr('summary.median')} <strong>{median:.1f}%</strong></span></p>
 {imgs}
-<h2>Checks, most failed first</h2>
-<table id=checks><tr><th>exercise</th><th>check</th><th class=num>passed</th><th class=num>rate</th></tr>{check_rows}</table>
-{f'<h2>Tracks</h2><table id=tracks><tr><th>track</th><th class=num>students</th><th class=num>mean</th><th class=num>median</th></tr>{track_rows}</table>' if tracks else ''}
-<h2>Students</h2>
-<table id=students><tr><th>student</th><th class=num>score</th><th class=num>%</th>{track_heads}{'<th>certificate</th>' if cert else ''}<th>errors</th></tr>{student_rows}</table>
+<h2>{tr('summary.checks_heading')}</h2>
+<table id=checks><tr><th>{h['exercise']}</th><th>{h['check']}</th><th class=num>{h['passed']}</th><th class=num>{h['rate']}</th></tr>{check_rows}</table>
+{tracks_table}
+<h2>{tr('summary.students_heading')}</h2>
+<table id=students><tr><th>{h['student']}</th><th class=num>{h['score']}</th><th class=num>%</th>{track_heads}{'<th>' + h['certificate'] + '</th>' if cert else ''}<th>{h['errors']}</th></tr>{student_rows}</table>
 <script>
 window.addEventListener("load", () => {{
   document.body.dataset.rendered = String(Array.from(document.images).every(i => i.complete && i.naturalWidth > 0));
@@ -167,5 +181,6 @@ window.addEventListener("load", () => {{
 
 
 def write_summary(reports: dict[str, Report], path: Path, title: str, errors: dict[str, str] | None = None,
-                  certificates: dict[str, str] | None = None) -> None:
-    atomic_write(path, render(reports, title, errors, certificates))
+                  certificates: dict[str, str] | None = None, lang: str = "en",
+                  track_titles: dict[str, str] | None = None) -> None:
+    atomic_write(path, render(reports, title, errors, certificates, lang, track_titles))
