@@ -143,15 +143,9 @@ def render(reports: dict[str, Report], title: str, errors: dict[str, str] | None
                             f"{'<td class=num>–</td>' * len(names)}{cert_cell(s)}<td>{e(msg)}</td></tr>"
                             for s, msg in sorted(errors.items()))
     track_heads = "".join(f"<th class=num>{e(titles.get(t, t))}</th>" for t in names)
-    h = {k: tr(key) for k, key in (("exercise", "summary.exercise"), ("check", "summary.check"),
-                                     ("passed", "summary.passed"), ("rate", "summary.rate"), ("track", "summary.track"),
-                                     ("students", "summary.students"), ("mean_column", "summary.mean_column"),
-                                     ("median_column", "summary.median_column"), ("student", "summary.student"),
-                                     ("score", "summary.score"), ("certificate", "summary.certificate"),
-                                     ("errors", "summary.errors"))}
-    tracks_table = (f"<h2>{tr('summary.tracks_heading')}</h2><table id=tracks><tr><th>{h['track']}</th>"
-                    f"<th class=num>{h['students']}</th><th class=num>{h['mean_column']}</th>"
-                    f"<th class=num>{h['median_column']}</th></tr>{track_rows}</table>") if tracks else ""
+    tracks_table = (f"<h2>{tr('summary.tracks_heading')}</h2><table id=tracks><tr><th>{tr('summary.track')}</th>"
+                    f"<th class=num>{tr('summary.students')}</th><th class=num>{tr('summary.mean_column')}</th>"
+                    f"<th class=num>{tr('summary.median_column')}</th></tr>{track_rows}</table>") if tracks else ""
     return f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8"><title>{e(tr('summary.page_title', title=title))}</title>
 <style>
@@ -167,10 +161,10 @@ figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 <span>{tr('summary.mean')} <strong>{mean:.1f}%</strong></span><span>{tr('summary.median')} <strong>{median:.1f}%</strong></span></p>
 {imgs}
 <h2>{tr('summary.checks_heading')}</h2>
-<table id=checks><tr><th>{h['exercise']}</th><th>{h['check']}</th><th class=num>{h['passed']}</th><th class=num>{h['rate']}</th></tr>{check_rows}</table>
+<table id=checks><tr><th>{tr('summary.exercise')}</th><th>{tr('summary.check')}</th><th class=num>{tr('summary.passed')}</th><th class=num>{tr('summary.rate')}</th></tr>{check_rows}</table>
 {tracks_table}
 <h2>{tr('summary.students_heading')}</h2>
-<table id=students><tr><th>{h['student']}</th><th class=num>{h['score']}</th><th class=num>%</th>{track_heads}{'<th>' + h['certificate'] + '</th>' if cert else ''}<th>{h['errors']}</th></tr>{student_rows}</table>
+<table id=students><tr><th>{tr('summary.student')}</th><th class=num>{tr('summary.score')}</th><th class=num>%</th>{track_heads}{'<th>' + tr('summary.certificate') + '</th>' if cert else ''}<th>{tr('summary.errors')}</th></tr>{student_rows}</table>
 <script>
 window.addEventListener("load", () => {{
   document.body.dataset.rendered = String(Array.from(document.images).every(i => i.complete && i.naturalWidth > 0));
