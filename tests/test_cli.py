@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import subprocess
+import sys
 
 from rich.console import Console
 from typer.testing import CliRunner
@@ -149,3 +152,42 @@ def test_console_first_screen_is_one_line_per_exercise_by_track():
     write_console(report, Console(file=buf, width=120, color_system=None), verbose=True, named=("adam",))
     assert "Sigmoid [sigmoid]" in buf.getvalue() and "Adam step [adam]" in buf.getvalue()
     assert "Total 3/19  (15.8%)" in text
+
+
+# The console script: it leaves without the interpreter's teardown (grader/cli.py: run, leave) ------
+
+def test_the_command_in_its_own_process_exits_with_its_code_and_all_its_output(tmp_path):
+    """`python -m grader` exits through ``leave``: the report is complete on a pipe, the JSON is
+    written, and the exit code is the command's, for a graded run and for a grader error alike."""
+    out = tmp_path / "r.json"
+    done = subprocess.run([sys.executable, "-m", "grader", "--course", str(ROOT), "-s", str(ROOT / "solutions"),
+                           "-e", "sigmoid", "--no-timing", "--json", str(out), "--fail-under", "100"],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "120"}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Total" in done.stdout and done.stdout.rstrip().endswith("scrubbed-env")
+    assert json.loads(out.read_text())["score"] > 0
+    bad = subprocess.run([sys.executable, "-m", "grader", "--course", str(ROOT), "-e", "no_such_exercise"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "unknown exercise 'no_such_exercise'" in bad.stderr
+
+
+LEAVE = """
+import atexit, sys, threading, time
+from grader.cli import leave
+atexit.register(lambda: print("exit handler ran", flush=False))
+threading.Thread(target=lambda: (time.sleep(0.3), print("thread finished"))).start()
+print("buffered", end=" ")
+sys.stderr.write("on stderr")
+leave(CODE)
+"""
+
+
+def test_leave_runs_exit_handlers_joins_threads_and_flushes_before_it_exits():
+    done = subprocess.run([sys.executable, "-c", LEAVE.replace("CODE", "3")], capture_output=True, text=True,
+                          timeout=120, cwd=ROOT)
+    assert done.returncode == 3
+    assert done.stdout.split() == ["buffered", "thread", "finished", "exit", "handler", "ran"]
+    assert done.stderr == "on stderr"
+    traced = subprocess.run([sys.executable, "-c", "import sys; sys.settrace(lambda *a: None)\n" + LEAVE.replace("CODE", "4")],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert traced.returncode == 4 and traced.stdout.split()[-3:] == ["exit", "handler", "ran"]

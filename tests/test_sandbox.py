@@ -593,3 +593,133 @@ def test_packages_under_tmp_stay_visible_beside_the_workers_own_tmp(sandbox, tmp
     finally:
         sandbox.visible.remove(str(packages))
         shutil.rmtree(packages, ignore_errors=True)
+
+
+# A correctness worker keeps its exercise's kernels between calls (Guard.keep_kernels) -------------
+
+KEPT = """
+import threading, time, torch
+seen = []
+def sigmoid(x):
+    if x == 0:  # a thread that outlives this call, drops the guard's modes, then reaches the kernel
+        def later():
+            time.sleep(0.3)
+            try:
+                from torch.utils._python_dispatch import _pop_mode
+                while torch._C._len_torch_dispatch_stack():
+                    _pop_mode()
+                while torch._C._len_torch_function_stack():
+                    torch._C._pop_torch_function_stack()
+                torch.ops.aten.sigmoid(torch.ones(2))
+                seen.append("computed")
+            except Exception:
+                seen.append("denied")
+        threading.Thread(target=later, daemon=True).start()
+        return 0
+    if x == 2:
+        return ",".join(seen)
+    torch.ops.aten.sigmoid(torch.ones(2))
+    return "computed"
+"""
+
+
+def test_kept_kernels_deny_inside_calls_and_between_them(sandbox, tmp_path):
+    forbidden = {"aten": ["sigmoid"]}
+    kept = _probe(sandbox, tmp_path, KEPT, forbidden=forbidden, extra={"keep_kernels": True})
+    per_call = _probe(sandbox, tmp_path, KEPT, forbidden=forbidden)
+    try:
+        for handle in (kept, per_call):
+            for _ in range(2):  # the second call finds the kernels the first one left registered
+                reply = _call(handle, 1)
+                assert not reply["ok"] and reply["error"]["kind"] == "forbidden", reply
+            assert _call(handle, 0)["ok"]
+        time.sleep(0.8)
+        # A thread started in a call keeps the guard's modes; one that drops them after the call
+        # reaches kernels that the per-call guard has removed by then.
+        assert _call(per_call, 2)["value"] == "computed"
+        # Kept kernels refuse it, and the notice they send then, for no request, ends the worker.
+        with pytest.raises(WorkerFailure, match="answers no request in flight"):
+            _call(kept, 2)
+    finally:
+        kept.close()
+        per_call.close()
+
+
+PROBE_OP = """
+import torch
+def probe(op):
+    try:
+        getattr(torch.ops.aten, op)(torch.ones(2, 2), 0) if op == "softmax" else getattr(torch.ops.aten, op)(torch.ones(2))
+        return "computed"
+    except Exception:
+        return "denied"
+"""
+
+
+def test_kept_kernels_are_the_selected_exercises(sandbox, tmp_path):
+    folder = tmp_path / "two"
+    for exercise in ("sigmoid", "softmax"):
+        (folder / exercise).mkdir(parents=True)
+        (folder / exercise / f"{exercise}.py").write_text(PROBE_OP)
+    handle = sandbox.start(folder, {"sigmoid": {"aten": ["sigmoid"]}, "softmax": {"aten": ["_softmax", "softmax"]}},
+                           extra={"keep_kernels": True})
+    try:
+        def outcome(op):
+            reply = handle.request({"op": "call", "func": "probe", "args": [op], "kwargs": {}}, timeout=30)
+            return reply["value"] if reply["ok"] else reply["error"]["kind"]
+
+        seen = []
+        for exercise in ("sigmoid", "softmax", "sigmoid"):
+            handle.switch(exercise, 30)
+            seen.append((outcome("sigmoid"), outcome("softmax")))
+        assert seen == [("forbidden", "computed"), ("computed", "forbidden"), ("forbidden", "computed")]
+    finally:
+        handle.close()
+
+
+# The zygote's idle imports are for many submissions (Grader(many=True)) -----------------------------
+
+DYNAMO = "import sys\ndef sigmoid(x):\n    return 'torch._dynamo' in sys.modules\n"
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_the_zygote_imports_ahead_only_when_submissions_will_follow(course, tmp_path, many):
+    with Grader(course, make_settings(course), many=many) as g:
+        sandbox = g.sandbox
+        sandbox.wait_ready()
+        _probe(sandbox, tmp_path, DYNAMO).close()  # the first worker: the zygote is idle after it
+        deadline = time.monotonic() + 60
+        while True:
+            handle = _probe(sandbox, tmp_path, DYNAMO)
+            try:
+                imported = _call(handle, 0)["value"]
+            finally:
+                handle.close()
+            if imported or not many or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        if not many:
+            time.sleep(2.0)  # time enough for the import, were it made
+            handle = _probe(sandbox, tmp_path, DYNAMO)
+            try:
+                imported = _call(handle, 0)["value"]
+            finally:
+                handle.close()
+        assert imported is many
+
+
+def test_the_hidden_checks_worker_is_forked_with_the_public_one(course, monkeypatch):
+    """It builds its sandbox while the public checks run; a run without hidden checks forks no such worker."""
+    events: list[str] = []
+    with Grader(course, make_settings(course)) as g:
+        sandbox = g.sandbox
+        begin, ready = sandbox.begin, sandbox.ready
+        monkeypatch.setattr(sandbox, "begin", lambda *a, **k: events.append("begin") or begin(*a, **k))
+        monkeypatch.setattr(sandbox, "ready", lambda handle: events.append("ready") or ready(handle))
+        report = g.grade(ROOT / "solutions", only=["sigmoid"])
+        assert report.score == report.max_score > 0
+        assert any(c.hidden for c in report.exercises[0].checks)
+        assert events == ["begin", "begin", "ready", "ready"]
+        events.clear()
+        g.grade(ROOT / "solutions", only=["sigmoid"], quick=True)  # hidden checks in the public worker
+        assert events == ["begin", "ready"]

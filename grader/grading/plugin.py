@@ -155,6 +155,8 @@ class Run:
         self.deadline = deadline
         self.results: dict[str, list[CheckResult]] = {}
         self.workers: dict[str, WorkerHandle] = {}  # pool -> the worker serving it
+        self.starting: dict[str, WorkerHandle] = {}  # pool -> a worker forked ahead, still building its sandbox
+        self.ahead: set[str] = set()  # the pools whose workers are forked as soon as the public one is
         self.isolation: list[str] = []
         self.timed_out: dict[tuple[str, str], str] = {}  # (exercise, function) -> why
         self.import_failures: dict[str, str] = {}
@@ -230,17 +232,32 @@ class GradePlugin:
     def _start(self, pool: str) -> WorkerHandle:
         run = self.run
         self.remaining()
-        extra = None
-        if pool == "budget":
-            baselines = sorted({b for e in run.serves.values()
-                                for b in timing.worker_config(e, self.settings).get("timing", {}).get("baselines", ())})
-            extra = {"timing": {"baselines": baselines}} if baselines else None
-        handle = self.sandbox.start(run.staged.root, {e.id: e.forbidden for e in run.serves.values()},
-                                    extra=extra, baselines=pool == "budget")
+        handle = run.starting.pop(pool, None) or self._begin(pool)
+        if pool == "public":
+            for ahead in run.ahead - set(run.workers) - set(run.starting):
+                # Forked now, it builds its sandbox on the other core while the public checks run:
+                # by the first check of its pool it is waiting.
+                try:
+                    run.starting[ahead] = self._begin(ahead)
+                except WorkerFailure:
+                    pass  # started again, and reported, when a check of that pool needs it
+        handle = self.sandbox.ready(handle)
         run.workers[pool] = handle
         if handle.layers and not run.isolation:
             run.isolation = list(handle.layers)
         return handle
+
+    def _begin(self, pool: str) -> WorkerHandle:
+        run = self.run
+        # A correctness worker runs nothing of the grader's between calls but the codec: its guard
+        # keeps the exercise's kernels registered from call to call (Guard.keep_kernels).
+        extra = {"keep_kernels": True}
+        if pool == "budget":
+            baselines = sorted({b for e in run.serves.values()
+                                for b in timing.worker_config(e, self.settings).get("timing", {}).get("baselines", ())})
+            extra = {"timing": {"baselines": baselines}} if baselines else None
+        return self.sandbox.begin(run.staged.root, {e.id: e.forbidden for e in run.serves.values()},
+                                  extra=extra, baselines=pool == "budget")
 
     def probe(self, exercise: Exercise) -> "Message | str | None":
         """Import the exercise in its public worker; why it cannot be imported (keyed where the grader
@@ -263,9 +280,10 @@ class GradePlugin:
     def finish(self) -> Run:
         """End the submission in hand: its workers are closed in the background."""
         run, self.run = self.run, None
-        for handle in run.workers.values():
+        for handle in (*run.workers.values(), *run.starting.values()):
             self.sandbox.retire(handle)
         run.workers.clear()
+        run.starting.clear()
         return run
 
     def correctness_passed(self, exercise_id: str) -> tuple[bool, int]:

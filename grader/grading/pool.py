@@ -80,7 +80,8 @@ class TrustedGrader:
         from grader.grading.runner import Grader
 
         torch.set_num_threads(spec.threads)
-        self.grader = Grader(load_course(spec.course_root), spec.settings, extra_hidden=list(spec.hidden), start=True)
+        self.grader = Grader(load_course(spec.course_root), spec.settings, extra_hidden=list(spec.hidden), start=True,
+                             many=True)
 
     def grade(self, job: Job) -> Outcome:
         """Grade one student; the grader's own failures become an Outcome with an error, never raise."""

@@ -37,7 +37,7 @@ class WorkerHandle:
     limits: Limits
     layers: list[str] = field(default_factory=list)
     dead: str | None = None  # why it is dead: a Message, so that every later failure keeps the key
-    hello: dict = field(default_factory=dict)  # what the worker reported before importing the submission
+    hello: dict | None = None  # what the worker reported before importing the submission (None: not yet read)
     scratch: str | None = None  # the worker's private scratch when it has no mount namespace
     vocabularies: dict = field(default_factory=dict)  # exercise -> the names a violation of its policy can carry
     exercise: str | None = None  # the exercise that requests are sent for (see ``switch``)

@@ -25,6 +25,7 @@ from grader.messages import Message, reason_of
 from grader.sandbox.handle import WorkerHandle, remove_tree
 from grader.sandbox.protocol import HELLO, Limits
 from grader.sandbox.zygote import Zygote, scrub_env
+from grader.sandbox.zygote import take as take_zygote
 
 UID_BASE = 200_000
 PACKAGE = Path(__file__).resolve().parents[1]  # the grader package, visible to workers
@@ -134,16 +135,17 @@ class Sandbox:
     """Starts workers for (submission, exercise) pairs under the configured limits and isolation."""
 
     def __init__(self, limits: Limits, hidden: list[Path], device: str = "cpu", namespaces: bool = True,
-                 cgroups: bool = True, extensions: tuple[str, ...] = ()):
+                 cgroups: bool = True, extensions: tuple[str, ...] = (), idle_imports: bool = False):
         self.limits = limits
         self.extensions = tuple(extensions)  # worker-side modules the zygote imports (timing, memory)
+        self.idle_imports = idle_imports  # many submissions to come: the zygote pre-imports for later workers
         self.device = device
         self.namespaces = namespaces
         self.cgroups = cgroups
         self.visible = visible_paths(hidden)
         self.hidden = hidden_inside(hidden, self.visible)
         _undumpable()
-        self.zygote = Zygote(self.extensions)
+        self.zygote = take_zygote(self.extensions, self.idle_imports)
         self._tmp = tempfile.mkdtemp(prefix="grade-")
         os.chmod(self._tmp, 0o711)
         self._root = os.path.join(self._tmp, "root")  # where each worker builds its own root
@@ -164,7 +166,15 @@ class Sandbox:
 
     def start(self, scratch: Path, exercises: dict[str, dict], threads: int = 1,
               extra: dict | None = None, limits: Limits | None = None, baselines: bool = True) -> WorkerHandle:
-        """Fork a worker whose working directory holds a copy of ``scratch``, to serve ``exercises``.
+        """Fork a worker whose working directory holds a copy of ``scratch``, to serve ``exercises``
+        (``begin``, then ``ready``: the worker has built its sandbox and said hello)."""
+        return self.ready(self.begin(scratch, exercises, threads=threads, extra=extra, limits=limits,
+                                     baselines=baselines))
+
+    def begin(self, scratch: Path, exercises: dict[str, dict], threads: int = 1,
+              extra: dict | None = None, limits: Limits | None = None, baselines: bool = True) -> WorkerHandle:
+        """Fork a worker whose working directory holds a copy of ``scratch``, to serve ``exercises``;
+        return while it builds its sandbox (pass the handle to ``ready`` before sending it anything).
 
         ``exercises`` maps each exercise the worker may serve to its ``[forbidden]`` table: the
         worker's guard takes them all before any student code runs. Nothing of the submission is
@@ -196,16 +206,21 @@ class Sandbox:
         }
         if not self.zygote.alive:  # killed from outside: start a new one rather than fail every student
             self.zygote.close()
-            self.zygote = Zygote(self.extensions)
+            self.zygote = Zygote(self.extensions, self.idle_imports)
         try:
             pid, sock = self.zygote.spawn(cfg)
         except (OSError, codec.CodecError) as exc:
             raise WorkerFailure("exit", Message("sandbox.worker_not_started", {"reason": str(exc)})) from None
-        handle = WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
-                              vocabularies={e: self._vocabulary(f) for e, f in exercises.items()})
+        return WorkerHandle(self.zygote, pid, sock, uid, cgroup, limits, scratch=fallback_scratch,
+                            vocabularies={e: self._vocabulary(f) for e, f in exercises.items()})
+
+    def ready(self, handle: WorkerHandle) -> WorkerHandle:
+        """Wait for the hello of a worker from ``begin``: its isolation layers and preload results."""
+        if handle.hello is not None:
+            return handle
         try:
             # The first frame comes before any student code: the isolation layers and preload results.
-            hello, _ = handle.receive(timeout=min(limits.call_seconds, 60.0), request_id=HELLO)
+            hello, _ = handle.receive(timeout=min(handle.limits.call_seconds, 60.0), request_id=HELLO)
         except WorkerFailure as failure:
             handle.close()
             raise WorkerFailure(failure.kind, Message("worker.not_started", {"reason": reason_of(failure)})) from None

@@ -10,6 +10,11 @@ arrives. Nothing here decides a score; the trusted side believes only values it 
 
 from __future__ import annotations
 
+import gc
+
+if __name__ == "__main__":  # the zygote: no cyclic collection while it imports (see ``zygote``)
+    gc.disable()
+
 import _socket
 import importlib
 import math
@@ -58,7 +63,8 @@ class Worker:
         self.channel = channel
         self.cfg = cfg
         exercises = cfg.get("exercises") if isinstance(cfg.get("exercises"), dict) else {}
-        self.guard = Guard({e: Policy.from_dict(f) for e, f in exercises.items()})
+        self.guard = Guard({e: Policy.from_dict(f) for e, f in exercises.items()},
+                           keep_kernels=bool(cfg.get("keep_kernels")))
         self.modules: dict[str, types.ModuleType] = {}
         self.import_errors: dict[str, dict] = {}
         self.exercise: str | None = None  # the exercise of the request in flight
@@ -287,7 +293,7 @@ class _Integrity:
     """
 
     FIXED = ("policies", "rules", "violations", "on_violation", "_deny_fn", "_patched", "_fmode", "_dmode",
-             "_code")
+             "_code", "keep_kernels")
 
     def __init__(self, worker: "Worker"):
         from grader.sandbox import guard as guard_module
@@ -385,11 +391,14 @@ def warm_up() -> None:
     guard.uninstall()
 
 
-# Imported by the zygote once it has started its first worker and is idle (no request within IDLE_S):
-# torch.optim builds its first optimiser by importing torch._dynamo (about a second, and it rebinds
-# torch.manual_seed), which every worker forked afterwards then has for free.
+# Imported, when the trusted side asks for it (``--idle-imports``: it will grade submission after
+# submission), by the zygote once it has started its first worker and is idle (no request within
+# IDLE_S): torch.optim builds its first optimiser by importing torch._dynamo (about a second of CPU,
+# and it rebinds torch.manual_seed), which every worker forked afterwards then has for free. One
+# submission's workers are forked before it, so a single run would only spend that second beside them.
 IDLE_IMPORTS = ("torch._dynamo",)
 IDLE_S = 0.05
+IDLE_FLAG = "--idle-imports"
 
 
 def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
@@ -431,11 +440,12 @@ def _spawn(control: socket.socket, cfg: dict, live: set) -> None:
     parent_end.close()
 
 
-def zygote(fd: int, extensions: list[str] = ()) -> None:
+def zygote(fd: int, extensions: list[str] = (), idle_imports: bool = False) -> None:
     """Serve spawn, status and kill requests on the control socket until it closes.
 
     ``extensions`` are modules imported before any fork: they register requests (``EXTRA_OPS``),
-    preload hooks and watched modules, e.g. the worker's side of timing and memory checks.
+    preload hooks and watched modules, e.g. the worker's side of timing and memory checks. With
+    ``idle_imports``, IDLE_IMPORTS follow once the first worker is started and no request waits.
     """
     control = socket.socket(fileno=fd)
     statuses: dict[int, int] = {}
@@ -444,6 +454,11 @@ def zygote(fd: int, extensions: list[str] = ()) -> None:
     warm_up()
     for name in extensions:
         importlib.import_module(name)  # registers its requests before any fork
+    # What is here now lives as long as the zygote: the collector stopped while torch was imported
+    # (it set off full collections of everything made so far, a few hundred milliseconds before the
+    # first worker) and never walks it, here or in the workers, whose pages stay shared with it.
+    gc.freeze()
+    gc.enable()
     idle: list[str] = []  # filled at the first spawn: nothing delays the first worker
     spawned = False
     while True:
@@ -457,7 +472,7 @@ def zygote(fd: int, extensions: list[str] = ()) -> None:
         reaper.reap(statuses, live)
         op = request["op"]
         if op == "spawn" and not spawned:
-            spawned, idle = True, list(IDLE_IMPORTS)
+            spawned, idle = True, list(IDLE_IMPORTS if idle_imports else ())
         if op == "ping":
             codec.send(control, codec.encode({"pong": True}))
         elif op == "spawn":
@@ -476,4 +491,5 @@ if __name__ == "__main__":
     # module that the extensions import, and a second copy would stay empty.
     from grader.sandbox import worker as _module
 
-    _module.zygote(int(sys.argv[1]), sys.argv[2:])
+    _args = sys.argv[2:]
+    _module.zygote(int(sys.argv[1]), [a for a in _args if a != IDLE_FLAG], idle_imports=IDLE_FLAG in _args)

@@ -1,11 +1,12 @@
 """The trusted side's handle of the zygote: the process that imported torch once and forks workers.
 
-The zygote runs ``python -m grader.sandbox.worker FD [MODULE...]`` with a scrubbed environment; this
+The zygote runs ``python -m grader.sandbox.worker FD [MODULE...] [--idle-imports]`` with a scrubbed environment; this
 class sends it spawn, status and kill requests (``grader.sandbox.protocol``) over a socket pair.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -27,8 +28,9 @@ def scrub_env(env: dict) -> dict:
 class Zygote:
     """A process that has imported torch and forks workers on request."""
 
-    def __init__(self, extensions: tuple[str, ...] = ()) -> None:
+    def __init__(self, extensions: tuple[str, ...] = (), idle_imports: bool = False) -> None:
         self.extensions = tuple(extensions)
+        self.idle_imports = idle_imports  # import what later workers will want once idle (worker.IDLE_IMPORTS)
         self._control, child = socket.socketpair()
         env = scrub_env(dict(os.environ))
         env["PYTHONDONTWRITEBYTECODE"] = "1"
@@ -38,7 +40,8 @@ class Zygote:
         else:
             env["PYTHONPATH"] = pkg_root
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "grader.sandbox.worker", str(child.fileno()), *self.extensions], pass_fds=[child.fileno()],
+            [sys.executable, "-m", "grader.sandbox.worker", str(child.fileno()), *self.extensions,
+             *(["--idle-imports"] if idle_imports else [])], pass_fds=[child.fileno()],
             env=env, stdin=subprocess.DEVNULL, cwd="/", start_new_session=True)
         child.close()
         self._lock = threading.Lock()
@@ -86,10 +89,43 @@ class Zygote:
         try:
             self._control.close()
         finally:
-            # The zygote holds nothing worth a clean exit, and tearing torch down takes it a few
-            # hundred milliseconds: a moment to leave on its own, then it is killed.
-            try:
-                self.process.wait(timeout=0.05)
-            except subprocess.TimeoutExpired:
+            # The zygote holds nothing worth a clean exit (its workers are killed through it before
+            # this), and tearing torch down would take it a few hundred milliseconds: it is killed.
+            if self.process.poll() is None:
                 self.process.kill()
-                self.process.wait()
+            self.process.wait()
+
+
+# One zygote started ahead ------------------------------------------------------------------------
+# A zygote takes about a second to import torch. The `grade` command starts one the moment it is
+# invoked, before it parses its options and loads the course, so that it is ready by the time the
+# trusted side has imported torch too; the first Sandbox takes it over (``take``).
+
+_ahead: Zygote | None = None
+
+
+def start_ahead(extensions: tuple[str, ...]) -> None:
+    """Start a zygote now for the first Sandbox of this process; it is killed at exit if none takes it."""
+    global _ahead
+    if _ahead is None:
+        _ahead = Zygote(extensions)
+        atexit.register(_close_ahead)
+
+
+def take(extensions: tuple[str, ...], idle_imports: bool = False) -> Zygote:
+    """The zygote started ahead when it fits (same extensions, alive), else a new one."""
+    global _ahead
+    zygote, _ahead = _ahead, None
+    if zygote is not None and zygote.alive and zygote.extensions == tuple(extensions) \
+            and zygote.idle_imports == idle_imports:
+        return zygote
+    if zygote is not None:
+        zygote.close()
+    return Zygote(extensions, idle_imports)
+
+
+def _close_ahead() -> None:
+    global _ahead
+    zygote, _ahead = _ahead, None
+    if zygote is not None:
+        zygote.close()
