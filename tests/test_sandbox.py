@@ -723,3 +723,26 @@ def test_the_hidden_checks_worker_is_forked_with_the_public_one(course, monkeypa
         events.clear()
         g.grade(ROOT / "solutions", only=["sigmoid"], quick=True)  # hidden checks in the public worker
         assert events == ["begin", "ready"]
+
+
+def test_a_zygote_started_ahead_is_taken_over_when_it_fits():
+    """`grade` starts a zygote before parsing its options (grader/cli.py: run); the first Sandbox
+    takes it if it has the same extensions and idle imports, and closes it otherwise."""
+    from grader.measure import WORKER_MODULES
+    from grader.sandbox import zygote
+
+    zygote.start_ahead(WORKER_MODULES)
+    ahead = zygote._ahead
+    taken = zygote.take(WORKER_MODULES)
+    try:
+        assert taken is ahead and zygote._ahead is None
+        taken.ping()
+    finally:
+        taken.close()
+    zygote.start_ahead(WORKER_MODULES)
+    ahead = zygote._ahead
+    other = zygote.take(WORKER_MODULES, idle_imports=True)  # a batch's: not the one started ahead
+    try:
+        assert other is not ahead and other.idle_imports and ahead.process.wait(timeout=10) is not None
+    finally:
+        other.close()
