@@ -255,6 +255,20 @@ def test_the_measured_result_is_checked_against_the_reference(probe_worker):
     assert result.verdict == "wrong-result" and result.extra["verified"] is False
 
 
+def test_a_worker_that_measured_memory_is_not_reused_for_the_next_exercise(grader, tmp_path):
+    # The measurement fixes glibc's mmap threshold for the rest of the process: a later exercise's
+    # timing in that worker ran several times slower than in a fresh one. The worker says it changed.
+    (tmp_path / "memprobe").mkdir()
+    (tmp_path / "memprobe" / "memprobe.py").write_text(textwrap.dedent(PROBE_MODULE))
+    handle = grader.sandbox.open(tmp_path, "memprobe", {})
+    try:
+        assert handle.switch("memprobe", 30) is True
+        assert run(handle, "alloc", 4).verdict == "passed"
+        assert handle.switch("memprobe", 30) is False
+    finally:
+        handle.close()
+
+
 def test_an_exception_in_the_measured_call_is_the_students(probe_worker):
     with pytest.raises(StudentError):
         run(probe_worker, "alloc", "not a number")

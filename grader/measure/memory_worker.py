@@ -142,6 +142,7 @@ class StorageTracker(TorchDispatchMode):
 def _large_blocks_unmapped() -> None:
     """Large heap blocks mapped and unmapped one by one, so that the cgroup sees the call's real peak."""
     if _mallopt is not None:
+        _worker.RECONFIGURED.add("malloc")  # the next exercise gets a fresh worker (process_state)
         _mallopt(M_MMAP_THRESHOLD, LARGE_BLOCK)  # also turns off glibc's sliding threshold
         _mallopt(M_TRIM_THRESHOLD, LARGE_BLOCK)
         _malloc_trim(0)

@@ -238,6 +238,10 @@ class Worker:
 # What an exercise could leave behind for the next one: the torch functions and classes it could
 # rebind, the defaults it could change, the threads it could start.
 STATE_SPACES = (torch, torch.Tensor, torch.nn.functional, torch.nn, torch.linalg, torch.special, torch.fft, math)
+# What the grader's own worker-side code set for the process that later exercises would inherit
+# (a memory check fixes glibc's mmap threshold, which turns off its sliding threshold for good and
+# slows every later allocation of a few MiB): it counts as changed state like the rest.
+RECONFIGURED: set[str] = set()
 
 
 def process_state() -> tuple:
@@ -250,7 +254,7 @@ def process_state() -> tuple:
     except OSError:
         threads = threading.active_count()
     return (hash(names), torch.get_default_dtype(), torch.is_grad_enabled(), torch.get_num_threads(),
-            torch.are_deterministic_algorithms_enabled(), threads)
+            torch.are_deterministic_algorithms_enabled(), threads, tuple(sorted(RECONFIGURED)))
 
 
 def _tensors_of(value, depth: int = 0):
