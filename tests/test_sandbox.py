@@ -677,6 +677,26 @@ def test_kept_kernels_are_the_selected_exercises(sandbox, tmp_path):
         handle.close()
 
 
+def test_an_exercise_without_kernels_after_one_with_kept_kernels_finds_the_worker_clean(sandbox, tmp_path):
+    # The kept kernels' probe left behind once made the next exercise's import report the guard's
+    # kernels as replaced: a false tampering that cost a fresh worker at every such switch.
+    folder = tmp_path / "two"
+    for exercise in ("sigmoid", "softmax"):
+        (folder / exercise).mkdir(parents=True)
+        (folder / exercise / f"{exercise}.py").write_text(PROBE_OP)
+    handle = sandbox.start(folder, {"sigmoid": {"aten": ["sigmoid"]}, "softmax": {"functions": ["torch.softmax"]}},
+                           extra={"keep_kernels": True})
+    try:
+        assert handle.switch("sigmoid", 30)
+        reply = handle.request({"op": "call", "func": "probe", "args": ["sigmoid"], "kwargs": {}}, timeout=30)
+        assert not reply["ok"] and reply["error"]["kind"] == "forbidden", reply
+        assert handle.switch("softmax", 30) and handle.loaded["softmax"] is None, handle.loaded
+        reply = handle.request({"op": "call", "func": "probe", "args": ["sigmoid"], "kwargs": {}}, timeout=30)
+        assert reply == {"ok": True, "value": "computed"}, reply
+    finally:
+        handle.close()
+
+
 # The zygote's idle imports are for many submissions (Grader(many=True)) -----------------------------
 
 DYNAMO = "import sys\ndef sigmoid(x):\n    return 'torch._dynamo' in sys.modules\n"

@@ -65,6 +65,16 @@ def _type_name(value: object) -> str:
     return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
+def _as_is(x: object) -> bool:
+    """Whether a value is written into the JSON document as itself (``encode`` tags everything else)."""
+    t = type(x)
+    return t is str or x is None or t is bool or (t is int and -_EXACT < x < _EXACT) or (t is float and x - x == 0.0)
+
+
+_EXACT = 2**53  # an int at least this large crosses as a string: JSON readers elsewhere would round it
+_SCALARS = frozenset({int, float, str, bool, type(None)})  # what json.loads makes of a leaf
+
+
 def encode(value: object) -> bytes:
     """Encode a value into one frame; raise CodecError naming the first unsupported type."""
     blobs: list[bytes] = []
@@ -78,7 +88,7 @@ def encode(value: object) -> bytes:
         if v is None or t is bool or t is str:
             return v
         if t is int:
-            return {"i": str(v)} if abs(v) >= 2**53 else v
+            return {"i": str(v)} if abs(v) >= _EXACT else v
         if t is float:
             return v if math.isfinite(v) else {"f": repr(v)}
         if t is bytes:  # raw, in the blob beside the tensors' bytes
@@ -86,12 +96,14 @@ def encode(value: object) -> bytes:
             start = offset
             offset += len(v)
             return {"y": [start, len(v)]}
-        if t is list:
-            return {"l": [walk(x, depth + 1) for x in v]}
-        if t is tuple:
-            return {"t": [walk(x, depth + 1) for x in v]}
-        if t is dict:
-            return {"d": [[walk(k, depth + 1), walk(x, depth + 1)] for k, x in v.items()]}
+        if t is list or t is tuple or t is dict:
+            if depth >= MAX_DEPTH and v:
+                raise CodecError("value nested too deeply")
+            # The elements that cross as themselves are written in place, without a call each.
+            if t is dict:
+                return {"d": [[k if _as_is(k) else walk(k, depth + 1), x if _as_is(x) else walk(x, depth + 1)]
+                              for k, x in v.items()]}
+            return {"l" if t is list else "t": [x if _as_is(x) else walk(x, depth + 1) for x in v]}
         if t is torch.Tensor:
             _dtypes()
             if v.dtype not in _tables["DTYPE_NAMES"]:
@@ -158,14 +170,35 @@ def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
     def walk(v: object, depth: int) -> object:
         if depth > MAX_DEPTH:
             raise CodecError("value nested too deeply")
-        if v is None or isinstance(v, (bool, str)):
+        if type(v) in _SCALARS:
             return v
-        if isinstance(v, int):
-            return v
-        if isinstance(v, float):
-            return v
-        if isinstance(v, dict) and len(v) == 1:
+        if type(v) is dict and len(v) == 1:
             (tag, body), = v.items()
+            if tag == "y" and type(body) is list and len(body) == 2:
+                start, length = body
+                if not (type(start) is int and type(length) is int and 0 <= start and 0 <= length
+                        and start + length <= len(blob)):
+                    raise CodecError("bytes out of range")
+                return bytes(blob[start:start + length])
+            if tag in ("l", "t", "d") and type(body) is list:
+                if depth >= MAX_DEPTH and body:
+                    raise CodecError("value nested too deeply")
+                if tag == "d":
+                    out = {}
+                    for pair in body:
+                        if not (type(pair) is list and len(pair) == 2):
+                            raise CodecError("malformed dict entry")
+                        key, item = pair
+                        key = key if type(key) in _SCALARS else walk(key, depth + 1)
+                        item = item if type(item) in _SCALARS else walk(item, depth + 1)
+                        try:
+                            out[key] = item
+                        except TypeError:
+                            raise CodecError("unhashable dict key") from None
+                    return out
+                # A leaf is itself; anything else is walked (a bare JSON list among them is refused there).
+                items = [x if type(x) in _SCALARS else walk(x, depth + 1) for x in body]
+                return items if tag == "l" else tuple(items)
             if tag == "i" and isinstance(body, str) and 0 < len(body) <= MAX_INT_DIGITS:
                 try:
                     return int(body, 10)
@@ -173,27 +206,6 @@ def _decode(frame: memoryview, device_map: dict[str, str] | None) -> object:
                     raise CodecError("malformed integer") from None
             if tag == "f" and body in ("nan", "inf", "-inf"):
                 return float(body)
-            if tag == "y" and isinstance(body, list) and len(body) == 2:
-                start, length = body
-                if not (type(start) is int and type(length) is int and 0 <= start and 0 <= length
-                        and start + length <= len(blob)):
-                    raise CodecError("bytes out of range")
-                return bytes(blob[start:start + length])
-            if tag == "l" and isinstance(body, list):
-                return [walk(x, depth + 1) for x in body]
-            if tag == "t" and isinstance(body, list):
-                return tuple(walk(x, depth + 1) for x in body)
-            if tag == "d" and isinstance(body, list):
-                out = {}
-                for pair in body:
-                    if not (isinstance(pair, list) and len(pair) == 2):
-                        raise CodecError("malformed dict entry")
-                    key = walk(pair[0], depth + 1)
-                    try:
-                        out[key] = walk(pair[1], depth + 1)
-                    except TypeError:
-                        raise CodecError("unhashable dict key") from None
-                return out
             if tag == "x" and isinstance(body, list) and len(body) in (6, 7):
                 return _tensor(body, blob, device_map)
         raise CodecError("unknown value in frame")

@@ -42,6 +42,7 @@ from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, MODE
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
 BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
                 "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
+MAX_VERDICTS = 8192  # functions and operators whose verdict a guard remembers, per exercise
 _INHERITED = object()  # what a patched class had of its own ``__init__``: nothing
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the grader package
@@ -74,6 +75,29 @@ class Rules:
     targets: frozenset = frozenset()  # dotted names of the patched entry points it forbids
     aten: frozenset = frozenset()
     kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
+    # Verdicts the modes reuse: the functions found allowed (torch's functions and methods, a fixed
+    # set), and per ATen operator overload the name it is denied under, or "".
+    allowed: dict = field(default_factory=dict)
+    operators: dict = field(default_factory=dict)
+    # Which modes these rules need: a mode with nothing to refuse is not entered (it would only slow
+    # every operator down). The function mode refuses functions and modules, the dispatch mode ATen
+    # operators and, where autograd is forbidden, tensors that require grad.
+    function_mode: bool = True
+    dispatch_mode: bool = True
+
+    def remember_allowed(self, func: object) -> None:
+        if len(self.allowed) < MAX_VERDICTS:
+            try:
+                self.allowed[func] = True
+            except TypeError:  # unhashable: asked again next time
+                pass
+
+    def operator_verdict(self, func) -> str:
+        packet = func.overloadpacket.__name__
+        denied = f"aten.{packet}" if packet in self.aten or packet.rstrip("_") in self.aten else ""
+        if len(self.operators) < MAX_VERDICTS:
+            self.operators[func] = denied
+        return denied
 
     def forbids_dotted(self, dotted: str) -> bool:
         return dotted in self.targets or any(dotted == m or dotted.startswith(m + ".") for m in self.policy.modules)
@@ -148,6 +172,8 @@ class Guard:
                 patched_targets.add(dotted)
             rules.targets = frozenset(targets)
             rules.kernels = self._find_kernels(p.aten)
+            rules.function_mode = bool(rules.funcs or rules.names or p.modules)
+            rules.dispatch_mode = bool(rules.aten or p.autograd)
             self.rules[key] = rules
             any_rules |= not p.empty
             any_autograd |= p.autograd
@@ -382,7 +408,9 @@ class Guard:
             self._kernel_probe = None
 
     def _unregister_kernels(self) -> None:
-        library, self._library = self._library, None
+        # The probe goes with the kernels: an exercise with no kernels of its own, selected next,
+        # would otherwise find torch's kernel where the probe expects ours and report tampering.
+        library, self._library, self._kernel_probe = self._library, None, None
         if library is not None:
             library._destroy()
 
@@ -431,8 +459,10 @@ class Guard:
             if self._entered.policy.autograd:
                 self._grad_was = torch.is_grad_enabled()
                 torch._C._set_grad_enabled(False)
-            self._fmode.__enter__()
-            self._dmode.__enter__()
+            if self._entered.function_mode:
+                self._fmode.__enter__()
+            if self._entered.dispatch_mode:
+                self._dmode.__enter__()
         return self
 
     def __exit__(self, *exc) -> None:
@@ -445,7 +475,9 @@ class Guard:
             if self.current is not entered:
                 self._deny(TAMPER_MODE)  # the rules were switched while a call ran
             if not entered.policy.empty:
-                for mode in (self._dmode, self._fmode):
+                for mode, used in ((self._dmode, entered.dispatch_mode), (self._fmode, entered.function_mode)):
+                    if not used:
+                        continue
                     try:
                         mode.__exit__(None, None, None)
                     except Exception:
@@ -481,9 +513,11 @@ class Guard:
             if owner.__dict__.get(attr) is not fn:
                 return False
         if self._active and not self.policy.empty:
-            if not _get_current_function_mode_stack() or _get_current_function_mode_stack()[-1] is not self._fmode:
+            rules = self._entered or self.current
+            if rules.function_mode and (not _get_current_function_mode_stack()
+                                        or _get_current_function_mode_stack()[-1] is not self._fmode):
                 return False
-            if self._dmode not in _get_current_dispatch_mode_stack():
+            if rules.dispatch_mode and self._dmode not in _get_current_dispatch_mode_stack():
                 return False
             if self.current.kernels and (self._library is None or not self._kernels_intact()):
                 return False

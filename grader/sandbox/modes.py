@@ -18,9 +18,17 @@ class _FunctionMode(TorchFunctionMode):
         self.guard = guard
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = self.guard.forbids(func)
-        if name is not None:
-            raise self.guard._deny(name)
+        rules = self.guard.current
+        try:
+            known = func in rules.allowed  # a function once allowed stays allowed under the same rules
+        except (TypeError, AttributeError):  # unhashable, or no rules selected
+            known = False
+        if not known:
+            name = self.guard.forbids(func)
+            if name is not None:
+                raise self.guard._deny(name)
+            if rules is not None:
+                rules.remember_allowed(func)
         return func(*args, **(kwargs or {}))
 
 
@@ -29,11 +37,19 @@ class _DispatchMode(TorchDispatchMode):
         super().__init__()
         self.guard = guard
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Nothing here is ever compiled: without this, torch wraps __torch_dispatch__ in a function
+        # that looks up its dynamo-disabled form (importing torch._dynamo the first time) on every operator.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         rules = self.guard.current
-        packet = func.overloadpacket.__name__
-        if packet in rules.aten or packet.rstrip("_") in rules.aten:
-            raise self.guard._deny(f"aten.{packet}")
+        denied = rules.operators.get(func)
+        if denied is None:
+            denied = rules.operator_verdict(func)
+        if denied:
+            raise self.guard._deny(denied)
         if rules.policy.autograd:
             for a in args:
                 if isinstance(a, torch.Tensor) and a.requires_grad:
@@ -53,5 +69,3 @@ def without_dynamo(cls: type) -> type:
         setattr(raw, "__dynamo_disable", raw)
     return cls
 
-
-without_dynamo(_DispatchMode)
