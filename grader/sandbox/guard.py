@@ -35,14 +35,13 @@ import torch
 from torch.overrides import _get_current_function_mode_stack
 from torch.utils._python_dispatch import _get_current_dispatch_mode_stack
 
-from grader.sandbox.modes import _DispatchMode, _FunctionMode
+from grader.sandbox.modes import Rules, _DispatchMode, _FunctionMode
 from grader.sandbox.policy import AUTOGRAD_BREAKERS, AUTOGRAD_ENTRY_POINTS, MODE_BREAKERS, \
     TAMPER_KERNELS, TAMPER_MODE, ForbiddenOperation, Policy, resolve
 
 # Dispatch keys whose kernels compute: replacing these catches every route to the computation.
 BACKEND_KEYS = ("CPU", "CUDA", "QuantizedCPU", "QuantizedCUDA", "SparseCPU", "SparseCUDA", "SparseCsrCPU",
                 "SparseCsrCUDA", "NestedTensorCPU", "NestedTensorCUDA", "MkldnnCPU")
-MAX_VERDICTS = 8192  # functions and operators whose verdict a guard remembers, per exercise
 _INHERITED = object()  # what a patched class had of its own ``__init__``: nothing
 TORCH_DIR = os.path.dirname(torch.__file__) + os.sep
 GRADER_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # the grader package
@@ -63,44 +62,6 @@ def _trusted_caller(depth: int = 2) -> bool:
     except ValueError:
         return False
     return filename.startswith(TORCH_DIR) or filename.startswith(GRADER_DIR)
-
-
-@dataclass
-class Rules:
-    """One exercise's policy, resolved once: what its calls may not reach."""
-
-    policy: Policy
-    funcs: dict = field(default_factory=dict)  # forbidden object -> its dotted name in the policy
-    names: dict = field(default_factory=dict)  # last part of a dotted name -> the dotted name
-    targets: frozenset = frozenset()  # dotted names of the patched entry points it forbids
-    aten: frozenset = frozenset()
-    kernels: list = field(default_factory=list)  # (op name, dispatch key, packet, original kernel)
-    # Verdicts the modes reuse: the functions found allowed (torch's functions and methods, a fixed
-    # set), and per ATen operator overload the name it is denied under, or "".
-    allowed: dict = field(default_factory=dict)
-    operators: dict = field(default_factory=dict)
-    # Which modes these rules need: a mode with nothing to refuse is not entered (it would only slow
-    # every operator down). The function mode refuses functions and modules, the dispatch mode ATen
-    # operators and, where autograd is forbidden, tensors that require grad.
-    function_mode: bool = True
-    dispatch_mode: bool = True
-
-    def remember_allowed(self, func: object) -> None:
-        if len(self.allowed) < MAX_VERDICTS:
-            try:
-                self.allowed[func] = True
-            except TypeError:  # unhashable: asked again next time
-                pass
-
-    def operator_verdict(self, func) -> str:
-        packet = func.overloadpacket.__name__
-        denied = f"aten.{packet}" if packet in self.aten or packet.rstrip("_") in self.aten else ""
-        if len(self.operators) < MAX_VERDICTS:
-            self.operators[func] = denied
-        return denied
-
-    def forbids_dotted(self, dotted: str) -> bool:
-        return dotted in self.targets or any(dotted == m or dotted.startswith(m + ".") for m in self.policy.modules)
 
 
 @dataclass
