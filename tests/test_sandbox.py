@@ -656,11 +656,17 @@ def probe(op):
 """
 
 
-def test_kept_kernels_are_the_selected_exercises(sandbox, tmp_path):
+def _probing(tmp_path: Path) -> Path:
+    """A submission whose sigmoid and softmax both answer PROBE_OP."""
     folder = tmp_path / "two"
     for exercise in ("sigmoid", "softmax"):
         (folder / exercise).mkdir(parents=True)
         (folder / exercise / f"{exercise}.py").write_text(PROBE_OP)
+    return folder
+
+
+def test_kept_kernels_are_the_selected_exercises(sandbox, tmp_path):
+    folder = _probing(tmp_path)
     handle = sandbox.start(folder, {"sigmoid": {"aten": ["sigmoid"]}, "softmax": {"aten": ["_softmax", "softmax"]}},
                            extra={"keep_kernels": True})
     try:
@@ -680,10 +686,7 @@ def test_kept_kernels_are_the_selected_exercises(sandbox, tmp_path):
 def test_an_exercise_without_kernels_after_one_with_kept_kernels_finds_the_worker_clean(sandbox, tmp_path):
     # The kept kernels' probe left behind once made the next exercise's import report the guard's
     # kernels as replaced: a false tampering that cost a fresh worker at every such switch.
-    folder = tmp_path / "two"
-    for exercise in ("sigmoid", "softmax"):
-        (folder / exercise).mkdir(parents=True)
-        (folder / exercise / f"{exercise}.py").write_text(PROBE_OP)
+    folder = _probing(tmp_path)
     handle = sandbox.start(folder, {"sigmoid": {"aten": ["sigmoid"]}, "softmax": {"functions": ["torch.softmax"]}},
                            extra={"keep_kernels": True})
     try:
