@@ -94,7 +94,7 @@ def encode(value: object) -> bytes:
         if t is list or t is tuple or t is dict:
             if depth >= MAX_DEPTH and v:
                 raise CodecError("value nested too deeply")
-            # The elements that cross as themselves (``_as_is``, spelled out: no call each) are written in place.
+            # What is written as itself (see ``_EXACT``) is tested here, in place, without a call per element.
             if t is dict:
                 return {"d": [[k if (type(k) is str or (type(k) is int and -_EXACT < k < _EXACT)) else walk(k, depth + 1),
                                x if (type(x) is str or x is None or type(x) is bool or (type(x) is int and -_EXACT < x < _EXACT)

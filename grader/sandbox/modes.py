@@ -99,17 +99,3 @@ class _DispatchMode(TorchDispatchMode):
                 if isinstance(a, torch.Tensor) and a.requires_grad:
                     raise self.guard._deny(AUTOGRAD_TENSOR)
         return func(*args, **(kwargs or {}))
-
-
-def without_dynamo(cls: type) -> type:
-    """Let a dispatch mode run without importing torch._dynamo (about a second) on its first call.
-
-    ``TorchDispatchMode`` subclasses get their ``__torch_dispatch__`` wrapped so that TorchDynamo
-    skips them, and the wrapper imports torch._dynamo the first time it runs. Nothing here is ever
-    compiled, so the wrapper is told that the function is its own disabled form.
-    """
-    raw = getattr(cls.__dict__.get("__torch_dispatch__"), "__wrapped__", None)
-    if raw is not None:
-        setattr(raw, "__dynamo_disable", raw)
-    return cls
-
