@@ -65,10 +65,14 @@ def _type_name(value: object) -> str:
     return cls.__name__ if cls.__module__ == "builtins" else f"{cls.__module__}.{cls.__qualname__}"
 
 
-# A value written into the JSON document as itself (``encode`` tags everything else): a str, None, a
-# bool, an int under 2**53 in size, a finite float.
 _EXACT = 2**53  # an int at least this large crosses as a string: JSON readers elsewhere would round it
 _SCALARS = frozenset({int, float, str, bool, type(None)})  # what json.loads makes of a leaf
+
+
+def _as_is(x: object) -> bool:
+    """Whether ``encode`` writes a value into the JSON document as itself (it tags everything else)."""
+    t = type(x)
+    return t is str or x is None or t is bool or (t is int and -_EXACT < x < _EXACT) or (t is float and x - x == 0.0)
 
 
 def encode(value: object) -> bytes:
@@ -94,15 +98,10 @@ def encode(value: object) -> bytes:
         if t is list or t is tuple or t is dict:
             if depth >= MAX_DEPTH and v:
                 raise CodecError("value nested too deeply")
-            # What is written as itself (see ``_EXACT``) is tested here, in place, without a call per element.
             if t is dict:
-                return {"d": [[k if (type(k) is str or (type(k) is int and -_EXACT < k < _EXACT)) else walk(k, depth + 1),
-                               x if (type(x) is str or x is None or type(x) is bool or (type(x) is int and -_EXACT < x < _EXACT)
-                                     or (type(x) is float and x - x == 0.0)) else walk(x, depth + 1)]
+                return {"d": [[k if _as_is(k) else walk(k, depth + 1), x if _as_is(x) else walk(x, depth + 1)]
                               for k, x in v.items()]}
-            return {"l" if t is list else "t": [
-                x if (type(x) is str or x is None or type(x) is bool or (type(x) is int and -_EXACT < x < _EXACT)
-                      or (type(x) is float and x - x == 0.0)) else walk(x, depth + 1) for x in v]}
+            return {"l" if t is list else "t": [x if _as_is(x) else walk(x, depth + 1) for x in v]}
         if t is torch.Tensor:
             _dtypes()
             if v.dtype not in _tables["DTYPE_NAMES"]:
